@@ -1,0 +1,136 @@
+//! The allocator: a deterministic, collision-resistant choice of a free pool address.
+//!
+//! Each search starts at `allocation_hash(seed, kind, namespace, name, interface) mod pool size`
+//! and walks upward, with wrap-around, to the first address that is not used. Two objects
+//! admitted at once, neither seeing the other, thus collide only with probability about
+//! 1/(free addresses), where Kubemacpool's shared cursor would make them collide every time
+//! in a stateless port.
+
+use crate::mac::Mac;
+use crate::pool::Pool;
+
+/// The addresses that must not be handed out: the inventory's, the old object's, the ones the
+/// object requests and those this request already allocated. Sorted and deduplicated, so that
+/// a run of used addresses is a run of consecutive entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsedSet {
+    macs: Vec<u64>,
+}
+
+impl UsedSet {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.macs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.macs.is_empty()
+    }
+
+    pub fn contains(&self, mac: Mac) -> bool {
+        self.macs.binary_search(&mac.to_u64()).is_ok()
+    }
+
+    pub fn insert(&mut self, mac: Mac) {
+        if let Err(at) = self.macs.binary_search(&mac.to_u64()) {
+            self.macs.insert(at, mac.to_u64());
+        }
+    }
+
+    /// How many used addresses fall inside `[first, last]`.
+    fn count_between(&self, first: u64, last: u64) -> u64 {
+        let from = self.macs.partition_point(|&m| m < first);
+        let to = self.macs.partition_point(|&m| m <= last);
+        (to - from) as u64
+    }
+
+    /// The first address at or after `from`, and not after `last`, that is not used.
+    fn first_gap(&self, from: u64, last: u64) -> Option<u64> {
+        let mut candidate = from;
+        let mut index = self.macs.partition_point(|&m| m < from);
+        while candidate <= last && self.macs.get(index) == Some(&candidate) {
+            candidate += 1;
+            index += 1;
+        }
+        (candidate <= last).then_some(candidate)
+    }
+}
+
+impl FromIterator<Mac> for UsedSet {
+    fn from_iter<I: IntoIterator<Item = Mac>>(iter: I) -> Self {
+        let mut macs: Vec<u64> = iter.into_iter().map(Mac::to_u64).collect();
+        macs.sort_unstable();
+        macs.dedup();
+        UsedSet { macs }
+    }
+}
+
+impl Extend<Mac> for UsedSet {
+    fn extend<I: IntoIterator<Item = Mac>>(&mut self, iter: I) {
+        self.macs.extend(iter.into_iter().map(Mac::to_u64));
+        self.macs.sort_unstable();
+        self.macs.dedup();
+    }
+}
+
+/// Number of pool addresses that are not used.
+pub fn free_count(pool: &Pool, used: &UsedSet) -> u64 {
+    let taken: u64 = pool
+        .segments()
+        .iter()
+        .map(|&(first, last)| used.count_between(first, last))
+        .sum();
+    pool.size() - taken
+}
+
+/// The first free pool address at or after the pool's `start % size`-th address, wrapping
+/// around; `None` when every pool address is used. Costs O(segments + used addresses walked
+/// over), never O(pool size): a run of used addresses is stepped over entry by entry in
+/// `UsedSet`, a gap between segments in one jump.
+pub fn allocate(pool: &Pool, used: &UsedSet, start: u64) -> Option<Mac> {
+    if free_count(pool, used) == 0 {
+        return None;
+    }
+    let (first_segment, first_mac) = pool.nth(start % pool.size())?;
+    let segments = pool.segments();
+    let mut from = first_mac.to_u64();
+    // At most every segment once, plus the start segment's part below `first_mac`.
+    for step in 0..=segments.len() {
+        let index = (first_segment + step) % segments.len();
+        let (segment_first, segment_last) = segments[index];
+        if step > 0 {
+            from = segment_first;
+        }
+        if let Some(free) = used.first_gap(from, segment_last) {
+            return Some(Mac::from_u64(free));
+        }
+    }
+    // Unreachable while free_count is right; `None` (range full) beats a wrong answer.
+    None
+}
+
+/// 64-bit FNV-1a over the parts, each followed by a 0xFF byte (which UTF-8 text never holds,
+/// so `("ab", "c")` and `("a", "bc")` differ), then the SplitMix64 finaliser so that the low
+/// bits used by `mod pool size` are well mixed. Fixed constants, no platform or Rust-version
+/// dependence: the same object gets the same start on every build.
+pub fn allocation_hash(parts: &[&str]) -> u64 {
+    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut hash = FNV_OFFSET;
+    for part in parts {
+        for &byte in part.as_bytes().iter().chain(&[0xFF]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(FNV_PRIME);
+        }
+    }
+    splitmix64_finalise(hash)
+}
+
+fn splitmix64_finalise(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}

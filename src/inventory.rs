@@ -1,0 +1,226 @@
+//! The inventory: the MACs the cluster's VirtualMachines and Pods hold, and who holds each,
+//! derived on every admission from two host list calls (behaviour.md section 7).
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use kubewarden_policy_sdk::host_capabilities::kubernetes::ListAllResourcesRequest;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::cluster::Cluster;
+use crate::mac::Mac;
+use crate::metadata::Metadata;
+use crate::multus;
+use crate::owner::{Identity, Kind, Owner};
+use crate::settings::InventoryMode;
+use crate::virtual_machine::interfaces::VirtualMachineView;
+
+/// Added to every Pod and VM the policy admits that holds a MAC; `inventory: tracked` lists
+/// only objects that carry it.
+pub const TRACKED_LABEL: &str = "kubemacpool.io/tracked";
+pub const TRACKED_VALUE: &str = "true";
+/// The label selector of `inventory: tracked`. A constant: policy-server keeps one watch per
+/// distinct query, so a per-request value here would leak watches.
+pub const TRACKED_SELECTOR: &str = "kubemacpool.io/tracked=true";
+
+/// One of the two list calls that build the inventory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListCall {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    /// What the host keeps of each item; `metadata` is always kept whole.
+    pub field_masks: &'static [&'static str],
+}
+
+/// VirtualMachines: metadata, interfaces and networks.
+pub const VM_LIST: ListCall = ListCall {
+    api_version: "kubevirt.io/v1",
+    kind: "VirtualMachine",
+    field_masks: &[
+        "metadata",
+        "spec.template.spec.domain.devices.interfaces",
+        "spec.template.spec.networks",
+    ],
+};
+
+/// Pods: metadata, which carries the annotations and owner references.
+pub const POD_LIST: ListCall = ListCall {
+    api_version: "v1",
+    kind: "Pod",
+    field_masks: &["metadata"],
+};
+
+impl ListCall {
+    /// The request sent to the host (and recorded in replay sessions).
+    pub fn request(&self, mode: InventoryMode) -> ListAllResourcesRequest {
+        ListAllResourcesRequest {
+            api_version: self.api_version.to_string(),
+            kind: self.kind.to_string(),
+            label_selector: match mode {
+                InventoryMode::All => None,
+                InventoryMode::Tracked => Some(TRACKED_SELECTOR.to_string()),
+            },
+            field_selector: None,
+            field_masks: Some(
+                self.field_masks
+                    .iter()
+                    .map(|m| m.to_string())
+                    .collect::<BTreeSet<_>>(),
+            ),
+        }
+    }
+
+    fn error(&self, error: String) -> InventoryError {
+        InventoryError {
+            call: format!("list_resources_all {} {}", self.api_version, self.kind),
+            error,
+        }
+    }
+
+    fn fetch(
+        &self,
+        cluster: &impl Cluster,
+        mode: InventoryMode,
+    ) -> Result<Vec<u8>, InventoryError> {
+        cluster
+            .list_resources_all(&self.request(mode))
+            .map_err(|e| self.error(e))
+    }
+
+    /// Calls `visit` on every item of the List the host answered. The whole list is read in
+    /// one pass; only when some item does not fit the lean view (a field of the wrong type) is
+    /// it read again item by item, skipping the items that do not fit: another object's bad
+    /// data is never an error. A response that is not a List at all is one.
+    fn for_each_item<'a, T: Deserialize<'a>>(
+        &self,
+        payload: &'a [u8],
+        mut visit: impl FnMut(&T),
+    ) -> Result<(), InventoryError> {
+        #[derive(Deserialize)]
+        struct List<T> {
+            items: Option<Vec<T>>,
+        }
+        if let Ok(list) = serde_json::from_slice::<List<T>>(payload) {
+            list.items.iter().flatten().for_each(&mut visit);
+            return Ok(());
+        }
+        let list: List<&'a RawValue> = serde_json::from_slice(payload)
+            .map_err(|e| self.error(format!("the response is not a Kubernetes List: {e}")))?;
+        for item in list.items.iter().flatten() {
+            if let Ok(item) = serde_json::from_str::<T>(item.get()) {
+                visit(&item);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The inventory could not be built; the admission fails closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryError {
+    /// The call, e.g. `list_resources_all kubevirt.io/v1 VirtualMachine`.
+    pub call: String,
+    pub error: String,
+}
+
+impl fmt::Display for InventoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot build the MAC inventory: host call {} failed: {}",
+            self.call, self.error
+        )
+    }
+}
+
+impl std::error::Error for InventoryError {}
+
+/// Every MAC held in the cluster, with its holders, sorted by MAC then owner so that no
+/// answer depends on the order the host listed objects in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    holders: Vec<(Mac, Owner)>,
+}
+
+impl Inventory {
+    /// Lists VirtualMachines, then Pods, and reads the MACs they hold.
+    pub fn load(cluster: &impl Cluster, mode: InventoryMode) -> Result<Inventory, InventoryError> {
+        let vms = VM_LIST.fetch(cluster, mode)?;
+        let pods = POD_LIST.fetch(cluster, mode)?;
+        let mut inventory = Inventory::default();
+        inventory.add_vms(&vms)?;
+        inventory.add_pods(&pods)?;
+        inventory.holders.sort_unstable();
+        inventory.holders.dedup();
+        Ok(inventory)
+    }
+
+    /// An inventory from explicit holders, for tests and tools.
+    pub fn from_holders(mut holders: Vec<(Mac, Owner)>) -> Inventory {
+        holders.sort_unstable();
+        holders.dedup();
+        Inventory { holders }
+    }
+
+    pub fn macs(&self) -> impl Iterator<Item = Mac> + '_ {
+        self.holders.iter().map(|(mac, _)| *mac)
+    }
+
+    /// Holders of `mac` that are not `subject`, in kind, namespace, name order.
+    pub fn other_holders<'a>(
+        &'a self,
+        mac: Mac,
+        subject: &'a Identity<'_>,
+    ) -> impl Iterator<Item = &'a Owner> + 'a {
+        let from = self.holders.partition_point(|(m, _)| *m < mac);
+        self.holders[from..]
+            .iter()
+            .take_while(move |(m, _)| *m == mac)
+            .map(|(_, owner)| owner)
+            .filter(move |owner| owner.identity() != *subject)
+    }
+
+    fn add_vms(&mut self, payload: &[u8]) -> Result<(), InventoryError> {
+        VM_LIST.for_each_item(payload, |vm: &VirtualMachineView| {
+            if vm.metadata.deletion_timestamp.is_some() {
+                return;
+            }
+            let owner = owner(Kind::VirtualMachine, &vm.metadata, None);
+            for mac in vm.held_macs() {
+                self.holders.push((mac, owner.clone()));
+            }
+        })
+    }
+
+    fn add_pods(&mut self, payload: &[u8]) -> Result<(), InventoryError> {
+        #[derive(Deserialize)]
+        struct PodView<'a> {
+            #[serde(borrow, default)]
+            metadata: Metadata<'a>,
+        }
+        POD_LIST.for_each_item(payload, |pod: &PodView| {
+            let Some(networks) = &pod.metadata.annotations.networks else {
+                return;
+            };
+            let mut macs = multus::held_macs(networks).peekable();
+            if macs.peek().is_none() {
+                return;
+            }
+            let launcher_of = pod.metadata.launcher_of();
+            let owner = owner(Kind::Pod, &pod.metadata, launcher_of);
+            for mac in macs {
+                self.holders.push((mac, owner.clone()));
+            }
+        })
+    }
+}
+
+fn owner(kind: Kind, metadata: &Metadata<'_>, launcher_of: Option<&str>) -> Owner {
+    Owner {
+        kind,
+        namespace: metadata.namespace.to_string(),
+        name: metadata.name.to_string(),
+        launcher_of: launcher_of.map(str::to_string),
+    }
+}

@@ -1,0 +1,113 @@
+//! 48-bit Ethernet MAC addresses: parsing of the spellings Kubemacpool accepts, the normal
+//! form used for comparisons and for the addresses the policy writes.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The largest value a 48-bit address can hold.
+pub const MAC_MAX: u64 = (1 << 48) - 1;
+
+/// A 48-bit MAC address, kept as an integer so that ranges, pools and used sets are plain
+/// integer arithmetic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Mac(u64);
+
+/// Why a string is not a MAC address. `Display` is Go's `net.ParseMAC` text, which Kubemacpool
+/// users match on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseMacError {
+    input: String,
+}
+
+impl fmt::Display for ParseMacError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "address {}: invalid MAC address", self.input)
+    }
+}
+
+impl std::error::Error for ParseMacError {}
+
+impl Mac {
+    /// `value` must fit in 48 bits; larger values are truncated to the low 48 bits.
+    pub const fn from_u64(value: u64) -> Self {
+        Mac(value & MAC_MAX)
+    }
+
+    pub const fn to_u64(self) -> u64 {
+        self.0
+    }
+
+    pub const fn first_octet(self) -> u8 {
+        (self.0 >> 40) as u8
+    }
+
+    /// Bit 0 of the first octet: the address is a group (multicast) address and can never be
+    /// an interface's own address.
+    pub const fn is_multicast(self) -> bool {
+        self.first_octet() & 1 == 1
+    }
+
+    /// Parses `aa:bb:cc:dd:ee:ff`, `aa-bb-cc-dd-ee-ff` or `aabb.ccdd.eeff`, in any case.
+    /// Longer forms (EUI-64, IPoIB) are refused: an Ethernet interface has 48 bits.
+    pub fn parse(input: &str) -> Result<Mac, ParseMacError> {
+        parse_48(input.as_bytes()).ok_or_else(|| ParseMacError {
+            input: input.to_string(),
+        })
+    }
+}
+
+fn hex_digit(b: u8) -> Option<u64> {
+    match b {
+        b'0'..=b'9' => Some(u64::from(b - b'0')),
+        b'a'..=b'f' => Some(u64::from(b - b'a' + 10)),
+        b'A'..=b'F' => Some(u64::from(b - b'A' + 10)),
+        _ => None,
+    }
+}
+
+/// Appends the hex digits of `bytes` to `acc`.
+fn hex_run(bytes: &[u8], acc: u64) -> Option<u64> {
+    bytes
+        .iter()
+        .try_fold(acc, |acc, &b| Some((acc << 4) | hex_digit(b)?))
+}
+
+fn parse_48(bytes: &[u8]) -> Option<Mac> {
+    // Two layouts, as Go's net.ParseMAC: six groups of two digits separated by ':' or '-'
+    // (17 characters), or three groups of four digits separated by '.' (14 characters).
+    let (group, separator) = match (bytes.len(), bytes.get(2), bytes.get(4)) {
+        (17, Some(&sep @ (b':' | b'-')), _) => (2, sep),
+        (14, _, Some(&b'.')) => (4, b'.'),
+        _ => return None,
+    };
+    let mut value = 0;
+    for chunk in bytes.split(|&b| b == separator) {
+        // With the total length fixed, equal-length groups also fix the number of groups;
+        // a mix of separators leaves a longer group behind and is refused here.
+        if chunk.len() != group {
+            return None;
+        }
+        value = hex_run(chunk, value)?;
+    }
+    Some(Mac(value))
+}
+
+impl FromStr for Mac {
+    type Err = ParseMacError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Mac::parse(s)
+    }
+}
+
+/// The normal form: lower case, colon separated.
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0.to_be_bytes();
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[2], b[3], b[4], b[5], b[6], b[7]
+        )
+    }
+}

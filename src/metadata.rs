@@ -1,0 +1,152 @@
+//! Lean, borrowing views of the object metadata the policy reads. Inventory lists can hold
+//! 100,000 pods: nothing here copies a string that is only compared, and annotations other
+//! than the Multus keys are skipped without being materialised.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Deref;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use crate::multus::{NETWORK_STATUS_ANNOTATION, NETWORKS_ANNOTATION};
+
+/// A string borrowed from the payload when it has no escapes, copied otherwise. Also accepts
+/// `null` as the empty string, as Go clients read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl Deref for Text<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Text::default())
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Text::default())
+            }
+        }
+
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+/// `metadata`, as far as the policy reads it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Metadata<'a> {
+    #[serde(borrow)]
+    pub name: Text<'a>,
+    #[serde(borrow)]
+    pub generate_name: Text<'a>,
+    #[serde(borrow)]
+    pub namespace: Text<'a>,
+    pub deletion_timestamp: Option<IgnoredAny>,
+    #[serde(borrow)]
+    pub owner_references: Option<Vec<OwnerReference<'a>>>,
+    #[serde(borrow)]
+    pub annotations: NetworkAnnotations<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OwnerReference<'a> {
+    #[serde(borrow)]
+    pub kind: Text<'a>,
+    #[serde(borrow)]
+    pub name: Text<'a>,
+}
+
+/// The kind of the owner reference that marks a virt-launcher pod.
+pub const VMI_KIND: &str = "VirtualMachineInstance";
+
+impl Metadata<'_> {
+    /// For a virt-launcher pod, the name of the VirtualMachineInstance that owns it.
+    pub fn launcher_of(&self) -> Option<&str> {
+        self.owner_references
+            .iter()
+            .flatten()
+            .find(|r| &*r.kind == VMI_KIND)
+            .map(|r| &*r.name)
+    }
+}
+
+/// The two Multus annotations the policy reads, picked out of the annotation map while it is
+/// being read; every other annotation is skipped.
+#[derive(Debug, Default)]
+pub struct NetworkAnnotations<'a> {
+    /// `k8s.v1.cni.cncf.io/networks`.
+    pub networks: Option<Text<'a>>,
+    /// `k8s.v1.cni.cncf.io/network-status` is present.
+    pub has_network_status: bool,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for NetworkAnnotations<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AnnotationsVisitor;
+
+        impl<'de> Visitor<'de> for AnnotationsVisitor {
+            type Value = NetworkAnnotations<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of annotations")
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(NetworkAnnotations::default())
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(NetworkAnnotations::default())
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut found = NetworkAnnotations::default();
+                while let Some(key) = map.next_key::<Text<'_>>()? {
+                    match &*key {
+                        NETWORKS_ANNOTATION => found.networks = Some(map.next_value()?),
+                        NETWORK_STATUS_ANNOTATION => {
+                            map.next_value::<IgnoredAny>()?;
+                            found.has_network_status = true;
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(found)
+            }
+        }
+
+        deserializer.deserialize_any(AnnotationsVisitor)
+    }
+}

@@ -1,0 +1,70 @@
+//! Who holds a MAC: the object kinds of the inventory and the identity rule that makes a
+//! VirtualMachine and the launcher pods of its VirtualMachineInstance one owner.
+
+use std::fmt;
+
+/// The kinds that hold MACs. The order (by name) is the order owners are listed in messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Pod,
+    VirtualMachine,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Pod => "Pod",
+            Kind::VirtualMachine => "VirtualMachine",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An object that holds MACs, as named in warnings and rejections.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Owner {
+    pub kind: Kind,
+    pub namespace: String,
+    pub name: String,
+    /// For a virt-launcher pod: the name of the VirtualMachineInstance that owns it, which is
+    /// also the name of its VirtualMachine, if it has one.
+    pub launcher_of: Option<String>,
+}
+
+/// What "the same owner" means: a VM, and every launcher pod of a VMI of the VM's name in the
+/// same namespace, are one; any other pod is itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity<'a> {
+    pub family: Kind,
+    pub namespace: &'a str,
+    pub name: &'a str,
+}
+
+impl Owner {
+    pub fn identity(&self) -> Identity<'_> {
+        match (self.kind, &self.launcher_of) {
+            (Kind::Pod, Some(vmi)) => Identity {
+                family: Kind::VirtualMachine,
+                namespace: &self.namespace,
+                name: vmi,
+            },
+            (kind, _) => Identity {
+                family: kind,
+                namespace: &self.namespace,
+                name: &self.name,
+            },
+        }
+    }
+}
+
+/// `Pod ns/name`, as Kubemacpool names owners.
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+    }
+}

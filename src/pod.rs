@@ -1,0 +1,197 @@
+//! Pods on CREATE (behaviour.md section 4): MACs for the Multus network-selection annotation.
+
+use std::fmt;
+
+use kubewarden_policy_sdk::host_capabilities::kubernetes::GetResourceRequest;
+use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::admission::{Verdict, add_tracking_label, hash_name, namespace_of};
+use crate::allocation::{Allocation, AllocationError, Subject};
+use crate::cluster::Cluster;
+use crate::inventory::{Inventory, VM_LIST};
+use crate::mac::{Mac, ParseMacError};
+use crate::metadata::Metadata;
+use crate::multus::{NETWORKS_ANNOTATION, Selection, SelectionError, is_short_form};
+use crate::owner::{Identity, Kind};
+use crate::settings::{DuplicateMacs, PodShortForm, Settings};
+
+/// The text of the host's error for a `get_resource` of an object that does not exist; the
+/// only way to tell "not found" from other failures.
+pub const NOT_FOUND_MARKER: &str = "Cannot find ";
+
+/// Why a pod is rejected. `Display` is the message users see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodError {
+    Unreadable(String),
+    Selection(SelectionError),
+    InvalidMac(ParseMacError),
+    Allocation(AllocationError),
+}
+
+impl fmt::Display for PodError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PodError::Unreadable(e) => write!(f, "cannot read the Pod: {e}"),
+            PodError::Selection(e) => write!(f, "{e}"),
+            PodError::InvalidMac(e) => write!(f, "{e}"),
+            PodError::Allocation(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for PodError {}
+
+impl PodError {
+    fn code(&self) -> u16 {
+        match self {
+            PodError::Allocation(e) => e.code(),
+            _ => 400,
+        }
+    }
+}
+
+impl From<AllocationError> for PodError {
+    fn from(e: AllocationError) -> Self {
+        PodError::Allocation(e)
+    }
+}
+
+pub fn admit(
+    request: &KubernetesAdmissionRequest,
+    settings: &Settings,
+    cluster: &impl Cluster,
+) -> Verdict {
+    match mutate(request, settings, cluster) {
+        Ok(verdict) => verdict,
+        Err(e) => Verdict::Reject {
+            message: e.to_string(),
+            code: e.code(),
+        },
+    }
+}
+
+fn mutate(
+    request: &KubernetesAdmissionRequest,
+    settings: &Settings,
+    cluster: &impl Cluster,
+) -> Result<Verdict, PodError> {
+    let metadata = match request.object.get("metadata") {
+        Some(metadata) => {
+            Metadata::deserialize(metadata).map_err(|e| PodError::Unreadable(e.to_string()))?
+        }
+        None => Metadata::default(),
+    };
+    let annotations = &metadata.annotations;
+    let Some(value) = annotations.networks.as_deref() else {
+        return Ok(Verdict::accept());
+    };
+    if annotations.has_network_status {
+        return Ok(Verdict::accept());
+    }
+    let short_form = !value.is_empty() && is_short_form(value);
+    if short_form && settings.pod_short_form == PodShortForm::Ignore {
+        return Ok(Verdict::accept());
+    }
+    let mut selection = Selection::parse(value).map_err(PodError::Selection)?;
+    let namespace = namespace_of(request, &metadata.namespace);
+    let launcher_of = metadata.launcher_of();
+    if let Some(vmi) = launcher_of
+        && vm_owns_launcher(cluster, namespace, vmi)
+    {
+        return Ok(Verdict::accept());
+    }
+
+    let requested = (0..selection.len())
+        .map(|index| {
+            selection
+                .mac(index)
+                .map(|mac| Mac::parse(mac).map_err(PodError::InvalidMac))
+                .transpose()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let needs_inventory = requested.iter().any(Option::is_none)
+        || (settings.duplicate_macs != DuplicateMacs::Allow && !requested.is_empty());
+    let inventory = if needs_inventory {
+        Inventory::load(cluster, settings.inventory).map_err(AllocationError::from)?
+    } else {
+        Inventory::default()
+    };
+    let subject = Subject {
+        kind: Kind::Pod,
+        namespace,
+        hash_name: hash_name(request, &metadata.name, &metadata.generate_name),
+        identity: match launcher_of {
+            Some(vmi) => Identity {
+                family: Kind::VirtualMachine,
+                namespace,
+                name: vmi,
+            },
+            None => Identity {
+                family: Kind::Pod,
+                namespace,
+                name: &metadata.name,
+            },
+        },
+    };
+    let mut allocation = Allocation::new(
+        settings,
+        subject,
+        inventory,
+        requested.iter().flatten().copied(),
+    );
+    for (index, mac) in requested.iter().enumerate() {
+        if let Some(mac) = mac {
+            allocation.request(*mac, &format!("network {}", selection.hash_name(index)))?;
+        }
+    }
+    let mut rewrite = short_form;
+    for (index, mac) in requested.iter().enumerate() {
+        if mac.is_none() {
+            let place = selection.hash_name(index);
+            selection.set_mac(index, allocation.allocate(&place)?);
+            rewrite = true;
+        }
+    }
+
+    let mut mutated = request.object.clone();
+    if rewrite {
+        set_networks(&mut mutated, selection.to_annotation());
+    }
+    if !selection.is_empty() {
+        add_tracking_label(&mut mutated);
+    }
+    Ok(Verdict::changed(
+        &request.object,
+        mutated,
+        allocation.into_warnings(),
+    ))
+}
+
+/// Whether a virt-launcher pod belongs to a VirtualMachine, whose admission owns its MACs.
+/// Only a definite "not found" (a standalone VirtualMachineInstance) lets the policy allocate;
+/// any other host error leaves the pod to the VM path, as Kubemacpool does.
+fn vm_owns_launcher(cluster: &impl Cluster, namespace: &str, vmi: &str) -> bool {
+    let request = GetResourceRequest {
+        api_version: VM_LIST.api_version.to_string(),
+        kind: VM_LIST.kind.to_string(),
+        name: vmi.to_string(),
+        namespace: Some(namespace.to_string()),
+        disable_cache: false,
+        field_masks: None,
+    };
+    match cluster.get_resource(&request) {
+        Ok(_) => true,
+        Err(e) => !e.contains(NOT_FOUND_MARKER),
+    }
+}
+
+fn set_networks(object: &mut Value, annotation: String) {
+    if let Some(annotations) = object
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
+        annotations.insert(NETWORKS_ANNOTATION.to_string(), Value::String(annotation));
+    }
+}
