@@ -245,8 +245,15 @@ impl RawSettings {
     /// Reads settings JSON, naming the offending key on a type error. `null` means "all
     /// defaults", as an empty `settings:` in a policy manifest sends it.
     pub fn from_json(payload: &[u8]) -> Result<RawSettings, SettingsError> {
-        if payload.trim_ascii() == b"null" {
-            return Ok(RawSettings::default());
+        match payload.trim_ascii().first() {
+            Some(b'{') => {}
+            // serde would also read a struct from a JSON list of its values; settings are a map.
+            _ if payload.trim_ascii() == b"null" => return Ok(RawSettings::default()),
+            _ => {
+                return Err(SettingsError::Malformed(
+                    "settings must be a JSON object".to_string(),
+                ));
+            }
         }
         let deserializer = &mut serde_json::Deserializer::from_slice(payload);
         serde_path_to_error::deserialize(deserializer).map_err(|e| {

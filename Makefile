@@ -1,0 +1,65 @@
+# kubemacpool-policy. `make demo` builds the policy and shows it at work; `make test` runs every test.
+# Both install what a fresh machine lacks (the wasm target, bats, jq).
+
+SOURCE_FILES := $(shell find src -type f -name '*.rs') Cargo.toml Cargo.lock
+TEST_HOST_FILES := $(shell find test-host/src -type f -name '*.rs') test-host/Cargo.toml
+TEST_HOST := target/release/test-host
+# The real kwctl when installed; otherwise the repository's kwctl-compatible test host.
+KWCTL_BIN := $(shell command -v kwctl 2>/dev/null)
+ifeq ($(KWCTL_BIN),)
+E2E_KWCTL := $(CURDIR)/$(TEST_HOST)
+E2E_POLICY := policy.wasm
+else
+E2E_KWCTL := $(KWCTL_BIN)
+E2E_POLICY := annotated-policy.wasm
+endif
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all
+all: policy.wasm
+
+.PHONY: setup
+setup:
+	rustup target add wasm32-wasip1
+	@command -v bats >/dev/null && command -v jq >/dev/null || { \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bats jq >/dev/null; }
+
+policy.wasm: $(SOURCE_FILES)
+	rustup target add wasm32-wasip1
+	cargo build --locked --target wasm32-wasip1 --release -p kubemacpool-policy
+	cp target/wasm32-wasip1/release/kubemacpool_policy.wasm policy.wasm
+
+annotated-policy.wasm: policy.wasm policy-metadata.yml README.md
+	kwctl annotate -m policy-metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+
+$(TEST_HOST): $(TEST_HOST_FILES) Cargo.lock
+	cargo build --locked --release -p test-host
+
+.PHONY: fmt-check
+fmt-check:
+	cargo fmt --all -- --check
+
+.PHONY: lint
+lint:
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+
+.PHONY: unit-tests
+unit-tests:
+	cargo test --locked --workspace
+
+.PHONY: e2e-tests
+e2e-tests: setup $(E2E_POLICY) $(TEST_HOST)
+	KWCTL="$(E2E_KWCTL)" POLICY="$(E2E_POLICY)" bats e2e.bats
+
+.PHONY: test
+test: setup fmt-check lint unit-tests e2e-tests
+
+.PHONY: demo
+demo: setup $(E2E_POLICY) $(TEST_HOST)
+	@KWCTL="$(E2E_KWCTL)" POLICY="$(E2E_POLICY)" ./scripts/demo.sh
+
+.PHONY: clean
+clean:
+	cargo clean
+	rm -f policy.wasm annotated-policy.wasm
