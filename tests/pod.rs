@@ -341,7 +341,7 @@ fn a_pod_never_gets_a_mac_a_launcher_pod_holds_and_names_the_pod_on_duplicates()
     let response = create(
         &pod("default", "p", Some("blue"), None),
         settings,
-        &cluster(&[], &[holder.clone()]),
+        &cluster(&[], std::slice::from_ref(&holder)),
     );
     assert_eq!(
         pod_networks(mutated(&response))[0]["mac"],

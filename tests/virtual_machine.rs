@@ -566,7 +566,10 @@ fn the_vms_own_launcher_pod_is_not_a_duplicate() {
                 Some(&requesting("02:00:00:00:00:08")),
                 json!({ "duplicateMacs": mode }),
             ),
-            &cluster(&[myself.clone()], &[launcher.clone()]),
+            &cluster(
+                std::slice::from_ref(&myself),
+                std::slice::from_ref(&launcher),
+            ),
         );
         assert!(response.accepted, "{mode}: {:?}", response.message);
         assert_eq!(response.warnings, None, "{mode}");

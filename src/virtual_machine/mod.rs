@@ -159,7 +159,7 @@ fn mutate(
         .collect();
     check_duplicates(&nics, &macs, &plans)?;
 
-    let needs_inventory = plans.iter().any(|p| *p == Plan::Allocate)
+    let needs_inventory = plans.contains(&Plan::Allocate)
         || (settings.duplicate_macs != DuplicateMacs::Allow
             && plans.iter().any(|p| matches!(p, Plan::Requested(_))));
     let inventory = if needs_inventory {

@@ -67,7 +67,7 @@ impl AdmissionResponse {
             }
             _ => None,
         };
-        let status = (response.message.is_some() || response.code.is_some()).then(|| Status {
+        let status = (response.message.is_some() || response.code.is_some()).then_some(Status {
             message: response.message,
             code: response.code,
         });
