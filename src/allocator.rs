@@ -47,14 +47,22 @@ impl UsedSet {
         (to - from) as u64
     }
 
-    /// The first address at or after `from`, and not after `last`, that is not used.
+    /// The first address at or after `from`, and not after `last`, that is not used. A run
+    /// of consecutive used addresses is stepped over with one binary search: within a run,
+    /// `macs[index + k] == from + k`, a property that holds for a prefix of the slice only.
     fn first_gap(&self, from: u64, last: u64) -> Option<u64> {
-        let mut candidate = from;
-        let mut index = self.macs.partition_point(|&m| m < from);
-        while candidate <= last && self.macs.get(index) == Some(&candidate) {
-            candidate += 1;
-            index += 1;
+        let index = self.macs.partition_point(|&m| m < from);
+        let rest = &self.macs[index..];
+        let (mut low, mut high) = (0, rest.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if rest[mid] == from + mid as u64 {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
         }
+        let candidate = from + low as u64;
         (candidate <= last).then_some(candidate)
     }
 }
@@ -87,9 +95,8 @@ pub fn free_count(pool: &Pool, used: &UsedSet) -> u64 {
 }
 
 /// The first free pool address at or after the pool's `start % size`-th address, wrapping
-/// around; `None` when every pool address is used. Costs O(segments + used addresses walked
-/// over), never O(pool size): a run of used addresses is stepped over entry by entry in
-/// `UsedSet`, a gap between segments in one jump.
+/// around; `None` when every pool address is used. Costs O(segments x log used), never
+/// O(pool size): a run of used addresses and a gap between segments are each one jump.
 pub fn allocate(pool: &Pool, used: &UsedSet, start: u64) -> Option<Mac> {
     if free_count(pool, used) == 0 {
         return None;
