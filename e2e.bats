@@ -1,0 +1,432 @@
+#!/usr/bin/env bats
+# End-to-end tests: the real policy.wasm evaluated by `kwctl run` (or the repository's
+# kwctl-compatible test host: `make e2e-tests` sets KWCTL and POLICY), host calls answered
+# from the recorded sessions in test_data/.
+
+bats_require_minimum_version 1.5.0
+
+KWCTL="${KWCTL:-kwctl}"
+POLICY="${POLICY:-annotated-policy.wasm}"
+MAC_RE='^[0-9a-f]{2}(:[0-9a-f]{2}){5}$'
+CREATE_WRAPPER='Failed to create virtual machine allocation error: Failed to allocate mac to the vm object: '
+UPDATE_WRAPPER='Failed to update virtual machine allocation error: '
+# A pool of four addresses, .10 .20 .30 .40, of which the sample cluster holds .10 (VM default/web),
+# .20 (VM prod/db and its launcher pod) and .40 (pod default/net-tool); .30 belongs to a VM being deleted.
+FOUR_POOL='{"rangeStart":"02:00:00:00:00:10","rangeEnd":"02:00:00:00:00:40","excludedMacs":["02:00:00:00:00:11-02:00:00:00:00:1f","02:00:00:00:00:21-02:00:00:00:00:2f","02:00:00:00:00:31-02:00:00:00:00:3f"]}'
+TWO_POOL='{"rangeStart":"02:00:00:00:00:10","rangeEnd":"02:00:00:00:00:20","excludedMacs":["02:00:00:00:00:11-02:00:00:00:00:1f"]}'
+
+# evaluate REQUEST SESSION [SETTINGS_JSON]
+evaluate() {
+  run --separate-stderr "$KWCTL" run \
+    --request-path "test_data/$1" \
+    --settings-json "${3:-{\}}" \
+    --allow-context-aware \
+    --replay-host-capabilities-interactions "test_data/$2" \
+    "$POLICY"
+  if [ "$status" -ne 0 ]; then
+    echo "exit $status; stderr: $stderr" >&2
+    return 1
+  fi
+}
+
+# settings_error SETTINGS_JSON: the run must fail on the settings; prints what kwctl said.
+settings_error() {
+  run --separate-stderr "$KWCTL" run \
+    --request-path test_data/vm-create.json \
+    --settings-json "$1" \
+    "$POLICY"
+  [ "$status" -ne 0 ]
+  echo "$stderr"
+}
+
+response() { jq -e "$1" <<<"$output"; }
+patch_ops() { jq -r '.patch // empty' <<<"$output" | base64 -d; }
+patch_is() { patch_ops | jq -e "$1"; }
+accepted_unchanged() { response '.allowed == true and (has("patch") | not)'; }
+rejected_with() {
+  response '.allowed == false'
+  local message
+  message=$(jq -r '.status.message' <<<"$output")
+  if [ "$message" != "$1" ]; then
+    printf 'expected: %s\nactual:   %s\n' "$1" "$message" >&2
+    return 1
+  fi
+}
+warnings_are() { response ".warnings == $1"; }
+
+# --- Settings (behaviour.md section 2) -------------------------------------------------------
+
+@test "settings: the defaults are valid" {
+  evaluate vm-create-no-template.json session-none.yml '{}'
+  accepted_unchanged
+}
+
+@test "settings: every key set to a valid value is accepted" {
+  evaluate vm-create-no-template.json session-none.yml \
+    '{"rangeStart":"0A:00:00:00:00:00","rangeEnd":"0a-00-00-ff-ff-ff","excludedMacs":["0a:00:00:00:00:00","0a00.0000.0010-0a00.0000.001f"],"duplicateMacs":"reject","inventory":"tracked","podShortForm":"ignore","seed":"cluster-east"}'
+  accepted_unchanged
+}
+
+@test "settings: a range start that is not a MAC is refused" {
+  run settings_error '{"rangeStart":"zz"}'
+  [[ "$output" == *"invalid range start: address zz: invalid MAC address"* ]]
+}
+
+@test "settings: a range end that is not a MAC is refused" {
+  run settings_error '{"rangeEnd":"02:00:00:00:00:00:00:00"}'
+  [[ "$output" == *"invalid range end: address 02:00:00:00:00:00:00:00: invalid MAC address"* ]]
+}
+
+@test "settings: a multicast range start is refused with Kubemacpool's text" {
+  run settings_error '{"rangeStart":"03:00:00:00:00:00","rangeEnd":"04:00:00:00:00:00"}'
+  [[ "$output" == *"invalid range start: invalid mac address. Multicast addressing is not supported. Unicast addressing must be used. The first octet is 0X3"* ]]
+}
+
+@test "settings: a multicast range end is refused with Kubemacpool's text" {
+  run settings_error '{"rangeEnd":"FF:FF:FF:FF:FF:FF"}'
+  [[ "$output" == *"invalid range end: invalid mac address. Multicast addressing is not supported. Unicast addressing must be used. The first octet is 0XFF"* ]]
+}
+
+@test "settings: a start not below the end is refused" {
+  run settings_error '{"rangeStart":"02:00:00:00:00:10","rangeEnd":"02:00:00:00:00:01"}'
+  [[ "$output" == *"invalid range. rangeStart: 02:00:00:00:00:10 rangeEnd: 02:00:00:00:00:01"* ]]
+}
+
+@test "settings: a bad excludedMacs entry is refused, naming it" {
+  run settings_error '{"excludedMacs":["02:00:00:00:00:01","gateway"]}'
+  [[ "$output" == *'invalid excludedMacs entry "gateway"'* ]]
+}
+
+@test "settings: an unknown duplicateMacs value is refused, naming key and value" {
+  run settings_error '{"duplicateMacs":"fail"}'
+  [[ "$output" == *'invalid duplicateMacs value "fail": expected one of warn, reject, allow'* ]]
+}
+
+@test "settings: an unknown inventory value is refused, naming key and value" {
+  run settings_error '{"inventory":"some"}'
+  [[ "$output" == *'invalid inventory value "some": expected one of all, tracked'* ]]
+}
+
+@test "settings: an unknown podShortForm value is refused, naming key and value" {
+  run settings_error '{"podShortForm":"drop"}'
+  [[ "$output" == *'invalid podShortForm value "drop": expected one of convert, ignore'* ]]
+}
+
+@test "settings: an unknown key is refused, naming it" {
+  run settings_error '{"rangestart":"02:00:00:00:00:00"}'
+  [[ "$output" == *'unknown field `rangestart`'* ]]
+}
+
+# --- VirtualMachines (behaviour.md sections 5 and 6) -----------------------------------------
+
+@test "vm: masquerade on the pod network and bridge on a multus network get MACs, and the tracking label" {
+  evaluate vm-create.json session-cluster.yml
+  response '.allowed == true'
+  patch_is "length == 3"
+  patch_is '.[] | select(.path == "/metadata/labels") | .op == "add" and .value == {"kubemacpool.io/tracked":"true"}'
+  patch_is "[.[] | select(.path | test(\"^/spec/template/spec/domain/devices/interfaces/[01]/macAddress$\")) | .value | test(\"$MAC_RE\")] == [true, true]"
+}
+
+@test "vm: an AdmissionReview is read like a bare AdmissionRequest" {
+  evaluate vm-create.json session-cluster.yml
+  local bare="$output"
+  evaluate vm-create-review.json session-cluster.yml
+  [ "$output" = "$bare" ]
+}
+
+@test "vm: bridge on the pod network gets no MAC and no host call is made" {
+  evaluate vm-create-bridge-pod-network.json session-none.yml
+  accepted_unchanged
+}
+
+@test "vm: bridge and sriov on multus networks get distinct MACs" {
+  evaluate vm-create-multus-bridge-sriov.json session-cluster.yml
+  patch_is '[.[] | select(.path | endswith("/macAddress")) | .path] == ["/spec/template/spec/domain/devices/interfaces/0/macAddress", "/spec/template/spec/domain/devices/interfaces/1/macAddress"]'
+  patch_is '[.[] | select(.path | endswith("/macAddress")) | .value] | unique | length == 2'
+}
+
+@test "vm: a user MAC is kept verbatim and not reallocated" {
+  evaluate vm-create-user-mac.json session-cluster.yml
+  response '.allowed == true and (has("warnings") | not)'
+  patch_is '. == [{"op":"add","path":"/metadata/labels","value":{"kubemacpool.io/tracked":"true"}}]'
+}
+
+@test "vm: one MAC on two interfaces, in two spellings, is rejected" {
+  evaluate vm-create-duplicate-macs.json session-none.yml
+  rejected_with "${CREATE_WRAPPER}duplicate MAC address 02:00:00:00:ff:ff found on interfaces: blue and red"
+}
+
+@test "vm: an invalid MAC is rejected" {
+  evaluate vm-create-invalid-mac.json session-none.yml
+  rejected_with "${CREATE_WRAPPER}invalid MAC address format for interface blue: 02:00:00:00:00: address 02:00:00:00:00: invalid MAC address"
+}
+
+@test "vm: duplicate interface names are rejected" {
+  evaluate vm-create-duplicate-names.json session-none.yml
+  rejected_with "${CREATE_WRAPPER}Failed to mutate virtual machine: every interface must have a unique name"
+}
+
+@test "vm: UPDATE rejections carry the update wrapper" {
+  evaluate vm-update-duplicate-names.json session-none.yml
+  rejected_with "${UPDATE_WRAPPER}Failed to mutate virtual machine: every interface must have a unique name"
+}
+
+@test "vm: no template is accepted unchanged" {
+  evaluate vm-create-no-template.json session-none.yml
+  accepted_unchanged
+}
+
+@test "vm: deletionTimestamp set is accepted unchanged" {
+  evaluate vm-update-deleting.json session-none.yml
+  accepted_unchanged
+}
+
+@test "vm: UPDATE re-applying the manifest with its MACs produces no patch" {
+  evaluate vm-update-reapply.json session-none.yml
+  accepted_unchanged
+}
+
+@test "vm: UPDATE without MACs restores every old MAC exactly as written, with no inventory read" {
+  evaluate vm-update-restore.json session-none.yml
+  patch_is '. == [{"op":"add","path":"/spec/template/spec/domain/devices/interfaces/0/macAddress","value":"02:00:00:00:00:01"},{"op":"add","path":"/spec/template/spec/domain/devices/interfaces/1/macAddress","value":"02-00-00-00-00-02"}]'
+}
+
+@test "vm: UPDATE adding an interface allocates only for it" {
+  evaluate vm-update-add-interface.json session-cluster.yml
+  patch_is "length == 1 and .[0].op == \"add\" and .[0].path == \"/spec/template/spec/domain/devices/interfaces/2/macAddress\" and (.[0].value | test(\"$MAC_RE\"))"
+}
+
+@test "vm: UPDATE changing a MAC keeps the user's value" {
+  evaluate vm-update-change-mac.json session-cluster.yml
+  accepted_unchanged
+}
+
+@test "vm: MACs held by other VMs and pods are never handed out" {
+  evaluate vm-create-one-nic.json session-cluster.yml "$FOUR_POOL"
+  patch_is '.[] | select(.path == "/spec/template/spec/domain/devices/interfaces/0/macAddress") | .value == "02:00:00:00:00:30"'
+}
+
+@test "vm: excludedMacs are never handed out" {
+  evaluate vm-create-one-nic.json session-empty.yml \
+    '{"rangeStart":"02:00:00:00:00:00","rangeEnd":"02:00:00:00:00:0f","excludedMacs":["02:00:00:00:00:00-02:00:00:00:00:0e"]}'
+  patch_is '.[] | select(.path == "/spec/template/spec/domain/devices/interfaces/0/macAddress") | .value == "02:00:00:00:00:0f"'
+}
+
+@test "vm: a two-address pool with both used is the range is full" {
+  evaluate vm-create-one-nic.json session-cluster.yml "$TWO_POOL"
+  rejected_with "${CREATE_WRAPPER}the range is full"
+}
+
+@test "vm: a range crossing into 03: never yields a multicast address" {
+  evaluate vm-create-four-nics.json session-empty.yml '{"rangeStart":"02:ff:ff:ff:ff:fe","rangeEnd":"04:00:00:00:00:01"}'
+  patch_is '[.[] | select(.path | endswith("/macAddress")) | .value] | sort == ["02:ff:ff:ff:ff:fe","02:ff:ff:ff:ff:ff","04:00:00:00:00:00","04:00:00:00:00:01"]'
+}
+
+@test "vm: the same request with the inventory listed in another order gives a byte-identical answer" {
+  evaluate vm-create.json session-cluster.yml '{"seed":"e2e"}'
+  local first="$output"
+  evaluate vm-create.json session-cluster-shuffled.yml '{"seed":"e2e"}'
+  [ "$output" = "$first" ]
+}
+
+@test "vm: the seed changes the MACs chosen" {
+  evaluate vm-create.json session-cluster.yml '{"seed":"cluster-a"}'
+  local a
+  a=$(patch_ops)
+  evaluate vm-create.json session-cluster.yml '{"seed":"cluster-b"}'
+  [ "$(patch_ops)" != "$a" ]
+}
+
+@test "vm: dry-run requests get the same answer" {
+  evaluate vm-create.json session-cluster.yml
+  local plain
+  plain=$(patch_ops)
+  evaluate vm-create-dry-run.json session-cluster.yml
+  [ "$(patch_ops)" = "$plain" ]
+}
+
+@test "vm: warn accepts a MAC held by another VM with a warning naming it" {
+  evaluate vm-create-mac-held-by-vm.json session-cluster.yml '{"duplicateMacs":"warn"}'
+  response '.allowed == true'
+  warnings_are '["MAC address 02:00:00:00:00:50 requested for interface blue is already used by VirtualMachine legacy/old-vm"]'
+}
+
+@test "vm: warn accepts a MAC held by a pod with a warning naming it" {
+  evaluate vm-create-mac-held-by-pod.json session-cluster.yml
+  warnings_are '["MAC address 02:00:00:00:00:40 requested for interface blue is already used by Pod default/net-tool"]'
+}
+
+@test "vm: reject refuses a MAC held by another VM" {
+  evaluate vm-create-mac-held-by-vm.json session-cluster.yml '{"duplicateMacs":"reject"}'
+  rejected_with "${CREATE_WRAPPER}failed to allocate requested mac address: 02:00:00:00:00:50 is used by VirtualMachine legacy/old-vm"
+}
+
+@test "vm: reject refuses a MAC held by a pod" {
+  evaluate vm-create-mac-held-by-pod.json session-cluster.yml '{"duplicateMacs":"reject"}'
+  rejected_with "${CREATE_WRAPPER}failed to allocate requested mac address: 02:00:00:00:00:40 is used by Pod default/net-tool"
+}
+
+@test "vm: allow accepts a MAC held elsewhere silently, without reading the inventory" {
+  evaluate vm-create-mac-held-by-vm.json session-none.yml '{"duplicateMacs":"allow"}'
+  response '.allowed == true and (has("warnings") | not)'
+}
+
+@test "vm: the VM's own launcher pod holding its MAC is no duplicate" {
+  evaluate vm-update-own-launcher.json session-cluster.yml '{"duplicateMacs":"reject"}'
+  accepted_unchanged
+  evaluate vm-update-own-launcher.json session-cluster.yml '{"duplicateMacs":"warn"}'
+  response 'has("warnings") | not'
+}
+
+@test "vm: tracked mode sends the label selector and sees only labelled objects" {
+  # legacy/old-vm holds 02:00:00:00:00:50 but is not labelled: tracked mode does not see it.
+  evaluate vm-create-mac-held-by-vm.json session-cluster-tracked.yml '{"inventory":"tracked","duplicateMacs":"reject"}'
+  response '.allowed == true'
+}
+
+@test "vm: a host error on the VM list rejects, naming the call" {
+  evaluate vm-create.json session-vm-list-error.yml
+  response '.allowed == false'
+  response '.status.message | startswith("Failed to create virtual machine allocation error: Failed to allocate mac to the vm object: cannot build the MAC inventory: host call list_resources_all kubevirt.io/v1 VirtualMachine failed:")'
+  response '.status.message | contains("virtualmachines.kubevirt.io is forbidden")'
+}
+
+@test "vm: a host error on the Pod list rejects, naming the call" {
+  evaluate vm-create.json session-pod-list-error.yml
+  response '.status.message | contains("cannot build the MAC inventory: host call list_resources_all v1 Pod failed:")'
+  response '.status.message | contains("connection refused")'
+}
+
+@test "vm: DELETE passes through untouched" {
+  evaluate vm-delete.json session-none.yml
+  accepted_unchanged
+}
+
+@test "other kinds pass through untouched" {
+  evaluate deployment-create.json session-none.yml
+  accepted_unchanged
+}
+
+# --- Pods (behaviour.md section 4) -----------------------------------------------------------
+
+@test "pod: MACs are added to every network of the JSON annotation, and the tracking label" {
+  evaluate pod-create.json session-cluster.yml
+  response '.allowed == true'
+  patch_is '[.[] | .path] | sort == ["/metadata/annotations/k8s.v1.cni.cncf.io~1networks", "/metadata/labels"]'
+  patch_is '.[] | select(.path == "/metadata/labels") | .value == {"kubemacpool.io/tracked":"true"}'
+  patch_is "[.[] | select(.path | endswith(\"networks\")) | .value | fromjson | .[] | .mac | test(\"$MAC_RE\")] == [true, true]"
+}
+
+@test "pod: no annotation is accepted unchanged" {
+  evaluate pod-no-annotation.json session-none.yml
+  accepted_unchanged
+}
+
+@test "pod: network-status present is accepted unchanged" {
+  evaluate pod-network-status.json session-none.yml
+  accepted_unchanged
+}
+
+@test "pod: the empty value is rejected" {
+  evaluate pod-empty-annotation.json session-none.yml
+  rejected_with 'parsePodNetworkAnnotation: pod annotation not having "network" as key, refer Multus README.md for the usage guide'
+}
+
+@test "pod: the short form is converted, with namespace and interface" {
+  evaluate pod-short-form.json session-cluster.yml
+  patch_is '[.[] | select(.path | endswith("networks")) | .value | fromjson | .[] | del(.mac)] == [{"name":"blue-net","namespace":"team","interface":"net1"},{"name":"red-net"}]'
+}
+
+@test "pod: the short form is ignored with podShortForm ignore" {
+  evaluate pod-short-form.json session-none.yml '{"podShortForm":"ignore"}'
+  accepted_unchanged
+}
+
+@test "pod: a malformed short form is rejected, quoting the element" {
+  evaluate pod-short-form-malformed.json session-none.yml
+  rejected_with 'parsePodNetworkAnnotation: invalid network selection element "a/b/c": more than one "/"'
+}
+
+@test "pod: JSON with and without mac on several networks" {
+  evaluate pod-json-mixed.json session-cluster.yml
+  patch_is '[.[] | select(.path | endswith("networks")) | .value | fromjson | .[] | .mac] as $m | $m[0] == "02:00:00:00:00:aa" and ($m | unique | length) == 3'
+}
+
+@test "pod: unknown keys and key order are preserved byte for byte except the added mac" {
+  evaluate pod-unknown-keys.json session-cluster.yml "$FOUR_POOL"
+  patch_is '.[] | select(.path | endswith("networks")) | .value == "[{\"interface\":\"net1\",\"name\":\"blue-net\",\"ipam-claim-reference\":\"claim-1\",\"cni-args\":{\"vlan\":100},\"namespace\":\"default\",\"mac\":\"02:00:00:00:00:30\"}]"'
+}
+
+@test "pod: ips as a string is rejected" {
+  evaluate pod-ips-string.json session-none.yml
+  rejected_with 'parsePodNetworkAnnotation: failed to parse pod Network Attachment Selection Annotation JSON format: element 0: "ips" must be an array of strings'
+}
+
+@test "pod: an invalid mac is rejected" {
+  evaluate pod-invalid-mac.json session-none.yml
+  rejected_with 'address 02:00:00:00:00:0g: invalid MAC address'
+}
+
+@test "pod: a MAC held by a VM is avoided" {
+  evaluate pod-one-network.json session-cluster.yml "$FOUR_POOL"
+  patch_is '.[] | select(.path | endswith("networks")) | .value == "[{\"name\":\"blue-net\",\"mac\":\"02:00:00:00:00:30\"}]"'
+}
+
+@test "pod: a requested MAC held by a VM warns under warn" {
+  evaluate pod-mac-held-by-vm.json session-cluster.yml
+  response '.allowed == true'
+  warnings_are '["MAC address 02:00:00:00:00:50 requested for network blue-net is already used by VirtualMachine legacy/old-vm"]'
+}
+
+@test "pod: a requested MAC held by a VM is rejected under reject" {
+  evaluate pod-mac-held-by-vm.json session-cluster.yml '{"duplicateMacs":"reject"}'
+  rejected_with 'failed to allocate requested mac address: 02:00:00:00:00:50 is used by VirtualMachine legacy/old-vm'
+}
+
+@test "pod: a requested MAC held by a VM is accepted silently under allow" {
+  evaluate pod-mac-held-by-vm.json session-none.yml '{"duplicateMacs":"allow"}'
+  response '.allowed == true and (has("warnings") | not)'
+}
+
+@test "pod: the launcher pod of an existing VM is untouched" {
+  evaluate pod-launcher-of-vm.json session-launcher-vm-exists.yml
+  accepted_unchanged
+}
+
+@test "pod: the launcher pod of a standalone VMI is allocated" {
+  evaluate pod-launcher-standalone.json session-launcher-standalone.yml
+  patch_is "[.[] | select(.path | endswith(\"networks\")) | .value | fromjson | .[0].mac | test(\"$MAC_RE\")] == [true]"
+}
+
+@test "pod: a host error on the VM lookup leaves the launcher pod untouched" {
+  evaluate pod-launcher-of-vm.json session-launcher-lookup-error.yml
+  accepted_unchanged
+}
+
+@test "pod: dry-run gets the same answer" {
+  evaluate pod-one-network.json session-cluster.yml
+  local plain
+  plain=$(patch_ops)
+  evaluate pod-dry-run.json session-cluster.yml
+  [ "$(patch_ops)" = "$plain" ]
+}
+
+@test "pod: generateName pods get distinct MACs for distinct uids and the same MAC for the same uid" {
+  evaluate pod-generate-name-a.json session-cluster.yml
+  local a1
+  a1=$(patch_ops)
+  evaluate pod-generate-name-a.json session-cluster.yml
+  [ "$(patch_ops)" = "$a1" ]
+  evaluate pod-generate-name-b.json session-cluster.yml
+  [ "$(patch_ops)" != "$a1" ]
+}
+
+@test "pod: a full pool gives the range is full" {
+  evaluate pod-one-network.json session-cluster.yml "$TWO_POOL"
+  rejected_with 'the range is full'
+}
+
+@test "pod: UPDATE is not handled" {
+  evaluate pod-update.json session-none.yml
+  accepted_unchanged
+}

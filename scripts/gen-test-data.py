@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""Writes test_data/: the AdmissionRequests and kwctl replay sessions that e2e.bats and the
+README use. Run it after changing a fixture here, and commit what it writes: the files are the
+fixtures, this script only keeps them consistent (the sample cluster, the exact host calls).
+
+The sessions record exactly the calls the policy makes (behaviour.md section 7): VirtualMachines,
+then Pods, `list_resources_all` with field masks, and `get_resource` for launcher pods.
+"""
+
+import copy
+import json
+import os
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test_data")
+NETWORKS = "k8s.v1.cni.cncf.io/networks"
+TRACKED = {"kubemacpool.io/tracked": "true"}
+VM_MASKS = ["metadata", "spec.template.spec.domain.devices.interfaces", "spec.template.spec.networks"]
+POD_MASKS = ["metadata"]
+
+
+def meta(namespace, name, labels=None, annotations=None, **extra):
+    m = {
+        "name": name,
+        "namespace": namespace,
+        "uid": f"{namespace}-{name}-uid",
+        "resourceVersion": "4242",
+        "creationTimestamp": "2026-11-01T10:00:00Z",
+        "managedFields": [],
+        "annotations": annotations or {},
+    }
+    if labels:
+        m["labels"] = labels
+    m.update(extra)
+    return m
+
+
+def iface(name, binding, mac=None):
+    i = {"name": name, binding: {}}
+    if mac:
+        i["macAddress"] = mac
+    return i
+
+
+def pod_net(name):
+    return {"name": name, "pod": {}}
+
+
+def multus(name, network=None):
+    return {"name": name, "multus": {"networkName": network or f"{name}-net"}}
+
+
+def vm(namespace, name, interfaces, networks, labels=None, **extra_meta):
+    return {
+        "apiVersion": "kubevirt.io/v1",
+        "kind": "VirtualMachine",
+        "metadata": meta(namespace, name, labels, **extra_meta),
+        "spec": {
+            "runStrategy": "Always",
+            "template": {
+                "metadata": {"labels": {"kubevirt.io/domain": name}},
+                "spec": {
+                    "domain": {
+                        "devices": {
+                            "disks": [{"name": "containerdisk", "disk": {"bus": "virtio"}}],
+                            "interfaces": interfaces,
+                        },
+                        "resources": {"requests": {"memory": "1Gi"}},
+                    },
+                    "networks": networks,
+                    "volumes": [{"name": "containerdisk", "containerDisk": {"image": "quay.io/containerdisks/fedora:41"}}],
+                },
+            },
+        },
+    }
+
+
+def masked_vm(v):
+    """A VM as the host lists it under the policy's field masks."""
+    spec = v["spec"]["template"]["spec"]
+    return {
+        "apiVersion": v["apiVersion"],
+        "kind": v["kind"],
+        "metadata": v["metadata"],
+        "spec": {"template": {"spec": {"domain": {"devices": {"interfaces": spec["domain"]["devices"]["interfaces"]}}, "networks": spec["networks"]}}},
+    }
+
+
+def pod(namespace, name, networks=None, vmi=None, labels=None, extra_annotations=None, **extra_meta):
+    annotations = dict(extra_annotations or {})
+    if networks is not None:
+        annotations[NETWORKS] = networks
+    m = meta(namespace, name, labels, annotations, **extra_meta)
+    if vmi:
+        m["ownerReferences"] = [{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance", "name": vmi,
+                                 "uid": f"{vmi}-vmi-uid", "controller": True, "blockOwnerDeletion": True}]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": m,
+        "spec": {"containers": [{"name": "main", "image": "registry.k8s.io/pause:3.10"}]},
+    }
+
+
+def listed_pod(p):
+    """A Pod as the host lists it: no apiVersion/kind, metadata only under the masks."""
+    return {"metadata": p["metadata"]}
+
+
+# The bundled sample cluster -------------------------------------------------------------------
+
+SAMPLE_VMS = [
+    vm("default", "web", [iface("default", "masquerade", "02:00:00:00:00:10")], [pod_net("default")], labels=TRACKED),
+    vm("prod", "db", [iface("default", "bridge"), iface("blue", "bridge", "02:00:00:00:00:20")],
+       [pod_net("default"), multus("blue")], labels=TRACKED),
+    # Being deleted: holds nothing.
+    vm("default", "retired", [iface("blue", "bridge", "02:00:00:00:00:30")], [multus("blue")], labels=TRACKED,
+       deletionTimestamp="2026-11-27T09:00:00Z"),
+    # Created before the policy: no tracking label (seen only with `inventory: all`).
+    vm("legacy", "old-vm", [iface("blue", "sriov", "02:00:00:00:00:50")], [multus("blue")]),
+]
+SAMPLE_PODS = [
+    pod("default", "net-tool", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:00:40"}], separators=(",", ":")),
+        labels=TRACKED, extra_annotations={"kubectl.kubernetes.io/restartedAt": "2026-11-20T08:00:00Z"}),
+    pod("prod", "virt-launcher-db-7xk2p", json.dumps([{"name": "blue-net", "namespace": "prod", "mac": "02:00:00:00:00:20", "interface": "pod16367aacb67"}], separators=(",", ":")),
+        vmi="db", labels={**TRACKED, "kubevirt.io": "virt-launcher"}),
+    pod("kube-system", "coredns-6d4b75cb6d-abcde", labels={"k8s-app": "kube-dns"}),
+    pod("default", "short-form", "blue-net", labels={"app": "legacy"}),
+]
+
+
+def is_tracked(obj):
+    return obj["metadata"].get("labels", {}).get("kubemacpool.io/tracked") == "true"
+
+
+def list_payload(kind, items):
+    return json.dumps({"apiVersion": "v1" if kind == "Pod" else "kubevirt.io/v1", "kind": f"{kind}List",
+                       "metadata": {"resourceVersion": "4300"}, "items": items}, separators=(",", ":"))
+
+
+def yaml_quote(text):
+    return "'" + text.replace("'", "''") + "'"
+
+
+def list_exchange(kind, items, tracked, error=None):
+    api = "kubevirt.io/v1" if kind == "VirtualMachine" else "v1"
+    masks = VM_MASKS if kind == "VirtualMachine" else POD_MASKS
+    selector = "kubemacpool.io/tracked=true" if tracked else "null"
+    lines = [
+        "- type: Exchange",
+        "  request: |",
+        "    !KubernetesListResourceAll",
+        f"    api_version: {api}",
+        f"    kind: {kind}",
+        f"    label_selector: {selector}",
+        "    field_selector: null",
+        "    field_masks:",
+    ] + [f"    - {m}" for m in masks]
+    lines += response_lines(error, lambda: list_payload(kind, items))
+    return lines
+
+
+def get_exchange(namespace, name, found=None, error=None):
+    lines = [
+        "- type: Exchange",
+        "  request: |",
+        "    !KubernetesGetResource",
+        "    api_version: kubevirt.io/v1",
+        "    kind: VirtualMachine",
+        f"    name: {name}",
+        f"    namespace: {namespace}",
+        "    disable_cache: false",
+        "    field_masks: null",
+    ]
+    lines += response_lines(error, lambda: json.dumps(found, separators=(",", ":")))
+    return lines
+
+
+def response_lines(error, payload):
+    if error is not None:
+        return ["  response:", "    type: Error", f"    message: {yaml_quote(error)}"]
+    return ["  response:", "    type: Success", f"    payload: {yaml_quote(payload())}"]
+
+
+def session(name, vms=(), pods=(), tracked=False, vm_error=None, pod_error=None, get=None):
+    """Writes a session: an optional get_resource, then the two inventory lists."""
+    lines = []
+    if get is not None:
+        lines += get_exchange(**get)
+    if vms is not None:
+        listed_vms = [masked_vm(v) for v in vms if not tracked or is_tracked(v)]
+        lines += list_exchange("VirtualMachine", listed_vms, tracked, vm_error)
+        if vm_error is None and pods is not None:
+            listed_pods = [listed_pod(p) for p in pods if not tracked or is_tracked(p)]
+            lines += list_exchange("Pod", listed_pods, tracked, pod_error)
+    write(name, "\n".join(lines) + "\n" if lines else "[]\n")
+
+
+def write(name, text):
+    with open(os.path.join(OUT, name), "w") as f:
+        f.write(text)
+
+
+def request(name, kind, operation, obj, old=None, uid="1299d386-525b-4032-98ae-1949f69f9cfc", dry_run=False, review=False):
+    group, resource = {"VirtualMachine": ("kubevirt.io", "virtualmachines"), "Pod": ("", "pods"),
+                       "Deployment": ("apps", "deployments")}[kind]
+    version = "v1"
+    metadata = (obj or old)["metadata"]
+    req = {
+        "uid": uid,
+        "kind": {"group": group, "version": version, "kind": kind},
+        "resource": {"group": group, "version": version, "resource": resource},
+        "requestKind": {"group": group, "version": version, "kind": kind},
+        "requestResource": {"group": group, "version": version, "resource": resource},
+        "name": metadata.get("name", ""),
+        "namespace": metadata.get("namespace", "default"),
+        "operation": operation,
+        "userInfo": {"username": "kubernetes-admin", "groups": ["system:masters", "system:authenticated"]},
+        "object": obj,
+        "oldObject": old,
+        "dryRun": dry_run,
+        "options": {"kind": f"{operation.capitalize()}Options", "apiVersion": "meta.k8s.io/v1"},
+    }
+    doc = {"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": req} if review else req
+    write(name, json.dumps(doc, indent=2) + "\n")
+
+
+def new_vm(name, interfaces, networks, namespace="default"):
+    """A VM as a user submits it: no server-side metadata."""
+    v = vm(namespace, name, interfaces, networks)
+    v["metadata"] = {"name": name, "namespace": namespace}
+    return v
+
+
+def new_pod(name, networks=None, namespace="default", vmi=None, extra_annotations=None, generate_name=None):
+    p = pod(namespace, name, networks, vmi, extra_annotations=extra_annotations)
+    m = p["metadata"]
+    for key in ("uid", "resourceVersion", "creationTimestamp", "managedFields"):
+        m.pop(key)
+    if generate_name:
+        m.pop("name")
+        m["generateName"] = generate_name
+    return p
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+
+    # Sessions ------------------------------------------------------------------------------
+    session("session-none.yml", vms=None)
+    session("session-empty.yml")
+    session("session-cluster.yml", SAMPLE_VMS, SAMPLE_PODS)
+    session("session-cluster-shuffled.yml", list(reversed(SAMPLE_VMS)), [SAMPLE_PODS[2], SAMPLE_PODS[0], SAMPLE_PODS[3], SAMPLE_PODS[1]])
+    session("session-cluster-tracked.yml", SAMPLE_VMS, SAMPLE_PODS, tracked=True)
+    session("session-vm-list-error.yml", vm_error="Forbidden: virtualmachines.kubevirt.io is forbidden: User \"system:serviceaccount:kubewarden:policy-server\" cannot list resource \"virtualmachines\"")
+    session("session-pod-list-error.yml", SAMPLE_VMS, pod_error="Get \"https://10.96.0.1:443/api/v1/pods\": dial tcp 10.96.0.1:443: connect: connection refused")
+    db = vm("prod", "db", [iface("default", "bridge"), iface("blue", "bridge", "02:00:00:00:00:20")], [pod_net("default"), multus("blue")], labels=TRACKED)
+    session("session-launcher-vm-exists.yml", vms=None, get={"namespace": "prod", "name": "db", "found": db})
+    session("session-launcher-standalone.yml", SAMPLE_VMS, SAMPLE_PODS,
+            get={"namespace": "prod", "name": "solo", "error": "Cannot find kubevirt.io/v1/VirtualMachine named 'solo' inside of namespace 'Some(\"prod\")'"})
+    session("session-launcher-lookup-error.yml", vms=None,
+            get={"namespace": "prod", "name": "db", "error": "Forbidden: virtualmachines.kubevirt.io \"db\" is forbidden"})
+
+    # VirtualMachine requests ---------------------------------------------------------------
+    demo = new_vm("vm-demo", [iface("default", "masquerade"), iface("blue", "bridge")], [pod_net("default"), multus("blue")])
+    request("vm-create.json", "VirtualMachine", "CREATE", demo)
+    request("vm-create-review.json", "VirtualMachine", "CREATE", demo, review=True)
+    request("vm-create-dry-run.json", "VirtualMachine", "CREATE", demo, dry_run=True)
+    request("vm-create-bridge-pod-network.json", "VirtualMachine", "CREATE",
+            new_vm("vm-bridge", [iface("default", "bridge")], [pod_net("default")]))
+    request("vm-create-multus-bridge-sriov.json", "VirtualMachine", "CREATE",
+            new_vm("vm-nfv", [iface("blue", "bridge"), iface("fast", "sriov")], [multus("blue"), multus("fast", "sriov-net")]))
+    request("vm-create-user-mac.json", "VirtualMachine", "CREATE",
+            new_vm("vm-pinned", [iface("blue", "bridge", "02-00-00-00-AB-CD")], [multus("blue")]))
+    request("vm-create-duplicate-macs.json", "VirtualMachine", "CREATE",
+            new_vm("vm-dup", [iface("blue", "bridge", "02:00:00:00:FF:FF"), iface("red", "bridge", "02-00-00-00-ff-ff")], [multus("blue"), multus("red")]))
+    request("vm-create-invalid-mac.json", "VirtualMachine", "CREATE",
+            new_vm("vm-bad", [iface("blue", "bridge", "02:00:00:00:00")], [multus("blue")]))
+    request("vm-create-duplicate-names.json", "VirtualMachine", "CREATE",
+            new_vm("vm-twins", [iface("blue", "bridge"), iface("blue", "masquerade")], [multus("blue")]))
+    no_template = new_vm("vm-empty", [], [])
+    no_template["spec"] = {"runStrategy": "Halted"}
+    request("vm-create-no-template.json", "VirtualMachine", "CREATE", no_template)
+    one_nic = new_vm("vm-one", [iface("blue", "bridge")], [multus("blue")])
+    request("vm-create-one-nic.json", "VirtualMachine", "CREATE", one_nic)
+    four = new_vm("vm-four", [iface(f"n{i}", "bridge") for i in range(4)], [multus(f"n{i}") for i in range(4)])
+    request("vm-create-four-nics.json", "VirtualMachine", "CREATE", four)
+    for target in ("vm", "pod"):
+        mac = "02:00:00:00:00:50" if target == "vm" else "02:00:00:00:00:40"
+        request(f"vm-create-mac-held-by-{target}.json", "VirtualMachine", "CREATE",
+                new_vm("vm-copycat", [iface("blue", "bridge", mac)], [multus("blue")]))
+
+    stored = vm("default", "vm-demo", [iface("default", "masquerade", "02:00:00:00:00:01"), iface("blue", "bridge", "02-00-00-00-00-02")],
+                [pod_net("default"), multus("blue")], labels=TRACKED)
+    reapplied = copy.deepcopy(stored)
+    request("vm-update-reapply.json", "VirtualMachine", "UPDATE", reapplied, stored)
+    replaced = copy.deepcopy(stored)
+    for i in replaced["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"]:
+        i.pop("macAddress")
+    request("vm-update-restore.json", "VirtualMachine", "UPDATE", replaced, stored)
+    added = copy.deepcopy(stored)
+    added["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"].append(iface("red", "bridge"))
+    added["spec"]["template"]["spec"]["networks"].append(multus("red"))
+    request("vm-update-add-interface.json", "VirtualMachine", "UPDATE", added, stored)
+    changed = copy.deepcopy(stored)
+    changed["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"][1]["macAddress"] = "02:00:00:00:00:99"
+    request("vm-update-change-mac.json", "VirtualMachine", "UPDATE", changed, stored)
+    twins = copy.deepcopy(stored)
+    twins["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"][1]["name"] = "default"
+    request("vm-update-duplicate-names.json", "VirtualMachine", "UPDATE", twins, stored)
+    deleting = copy.deepcopy(stored)
+    deleting["metadata"]["deletionTimestamp"] = "2026-11-27T12:00:00Z"
+    for i in deleting["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"]:
+        i.pop("macAddress")
+    request("vm-update-deleting.json", "VirtualMachine", "UPDATE", deleting, stored)
+    # The launcher pod of prod/db holds db's MAC: db re-requesting it is no duplicate.
+    db_update = copy.deepcopy(db)
+    db_update["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"][1]["macAddress"] = "02:00:00:00:00:20"
+    db_old = copy.deepcopy(db)
+    db_old["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"][1]["macAddress"] = "02:00:00:00:00:21"
+    request("vm-update-own-launcher.json", "VirtualMachine", "UPDATE", db_update, db_old)
+    request("vm-delete.json", "VirtualMachine", "DELETE", None, stored)
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
+                  "spec": {"template": {"metadata": {"annotations": {NETWORKS: "blue-net"}}}}}
+    request("deployment-create.json", "Deployment", "CREATE", deployment)
+
+    # Pod requests --------------------------------------------------------------------------
+    request("pod-create.json", "Pod", "CREATE", new_pod("net-client", json.dumps(
+        [{"name": "blue-net", "namespace": "default", "interface": "net1"}, {"name": "red-net"}])))
+    request("pod-no-annotation.json", "Pod", "CREATE", new_pod("plain"))
+    request("pod-network-status.json", "Pod", "CREATE", new_pod("already-wired", "blue-net",
+            extra_annotations={"k8s.v1.cni.cncf.io/network-status": "[{\"name\":\"cbr0\",\"default\":true}]"}))
+    request("pod-empty-annotation.json", "Pod", "CREATE", new_pod("empty", ""))
+    request("pod-short-form.json", "Pod", "CREATE", new_pod("short", "team/blue-net@net1, red-net"))
+    request("pod-short-form-malformed.json", "Pod", "CREATE", new_pod("bad-short", "blue-net, a/b/c"))
+    request("pod-json-mixed.json", "Pod", "CREATE", new_pod("mixed", json.dumps(
+        [{"name": "blue-net", "mac": "02:00:00:00:00:aa"}, {"name": "red-net"}, {"name": "green-net", "mac": ""}], separators=(",", ":"))))
+    request("pod-unknown-keys.json", "Pod", "CREATE", new_pod("claims",
+            '[{"interface":"net1","name":"blue-net","ipam-claim-reference":"claim-1","cni-args":{"vlan":100},"namespace":"default"}]'))
+    request("pod-ips-string.json", "Pod", "CREATE", new_pod("bad-ips", '[{"name":"blue-net","ips":"10.0.0.1"}]'))
+    request("pod-invalid-mac.json", "Pod", "CREATE", new_pod("bad-mac", '[{"name":"blue-net","mac":"02:00:00:00:00:0g"}]'))
+    request("pod-one-network.json", "Pod", "CREATE", new_pod("one", "blue-net"))
+    request("pod-mac-held-by-vm.json", "Pod", "CREATE", new_pod("copycat", '[{"name":"blue-net","mac":"02:00:00:00:00:50"}]'))
+    request("pod-launcher-of-vm.json", "Pod", "CREATE", new_pod("virt-launcher-db-9zz9z",
+            '[{"name":"blue-net","namespace":"prod","mac":"02:00:00:00:00:20"}]', namespace="prod", vmi="db"))
+    request("pod-launcher-standalone.json", "Pod", "CREATE", new_pod("virt-launcher-solo-q1w2e",
+            '[{"name":"blue-net","namespace":"prod"}]', namespace="prod", vmi="solo"))
+    request("pod-dry-run.json", "Pod", "CREATE", new_pod("one", "blue-net"), dry_run=True)
+    for uid in ("a", "b"):
+        request(f"pod-generate-name-{uid}.json", "Pod", "CREATE", new_pod("", "blue-net", generate_name="worker-"),
+                uid=f"5f2f1c3e-0000-4000-8000-00000000000{uid}")
+    request("pod-update.json", "Pod", "UPDATE", new_pod("one", "blue-net"), new_pod("one", "blue-net"))
+
+
+if __name__ == "__main__":
+    main()
