@@ -3,7 +3,7 @@
 
 SOURCE_FILES := $(shell find src -type f -name '*.rs') Cargo.toml Cargo.lock
 TEST_HOST_FILES := $(shell find test-host/src -type f -name '*.rs') test-host/Cargo.toml
-TEST_HOST := target/release/test-host
+TEST_HOST := target/host/test-host
 # The real kwctl when installed; otherwise the repository's kwctl-compatible test host.
 KWCTL_BIN := $(shell command -v kwctl 2>/dev/null)
 ifeq ($(KWCTL_BIN),)
@@ -34,7 +34,7 @@ annotated-policy.wasm: policy.wasm policy-metadata.yml README.md
 	kwctl annotate -m policy-metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
 
 $(TEST_HOST): $(TEST_HOST_FILES) Cargo.lock
-	cargo build --locked --release -p test-host
+	cargo build --locked --profile host -p test-host
 
 .PHONY: fmt-check
 fmt-check:

@@ -430,3 +430,10 @@ warnings_are() { response ".warnings == $1"; }
   evaluate pod-update.json session-none.yml
   accepted_unchanged
 }
+
+@test "host calls are refused without --allow-context-aware, and the policy fails closed" {
+  run --separate-stderr "$KWCTL" run --request-path test_data/vm-create.json "$POLICY"
+  [ "$status" -eq 0 ]
+  response '.allowed == false'
+  response '.status.message | contains("cannot build the MAC inventory: host call list_resources_all kubevirt.io/v1 VirtualMachine failed")'
+}
