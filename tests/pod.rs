@@ -11,6 +11,15 @@ fn create(object: &Value, settings: Value, cluster: &FakeCluster) -> ValidationR
     evaluate(&pod_payload(object, settings), cluster)
 }
 
+/// A pod `default/p` with the given annotation, default settings, and a host that must not be called.
+fn create_without_cluster(networks: &str) -> ValidationResponse {
+    create(
+        &pod("default", "p", Some(networks), None),
+        json!({}),
+        &FakeCluster::new(),
+    )
+}
+
 fn unchanged(response: &ValidationResponse) {
     assert!(response.accepted, "rejected: {:?}", response.message);
     assert_eq!(response.mutated_object, None);
@@ -45,11 +54,7 @@ fn a_pod_with_network_status_is_accepted_unchanged() {
 
 #[test]
 fn the_empty_value_is_rejected() {
-    let response = create(
-        &pod("default", "p", Some(""), None),
-        json!({}),
-        &FakeCluster::new(),
-    );
+    let response = create_without_cluster("");
     assert_eq!(
         rejection(&response),
         "parsePodNetworkAnnotation: pod annotation not having \"network\" as key, refer Multus README.md for the usage guide"
@@ -86,11 +91,7 @@ fn the_short_form_is_ignored_with_pod_short_form_ignore() {
 
 #[test]
 fn a_malformed_short_form_is_rejected_quoting_the_element() {
-    let response = create(
-        &pod("default", "p", Some("blue, a/b/c"), None),
-        json!({}),
-        &FakeCluster::new(),
-    );
+    let response = create_without_cluster("blue, a/b/c");
     assert_eq!(
         rejection(&response),
         "parsePodNetworkAnnotation: invalid network selection element \"a/b/c\": more than one \"/\""
@@ -377,9 +378,5 @@ fn pod_update_is_not_handled() {
 
 #[test]
 fn an_empty_json_list_holds_no_mac_and_changes_nothing() {
-    unchanged(&create(
-        &pod("default", "p", Some("[]"), None),
-        json!({}),
-        &FakeCluster::new(),
-    ));
+    unchanged(&create_without_cluster("[]"));
 }

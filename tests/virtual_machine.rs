@@ -370,12 +370,7 @@ fn other_pod(mac: &str) -> Value {
 fn macs_held_by_other_vms_and_pods_are_never_handed_out() {
     // A four-address pool of which three are held elsewhere: the only answer is the fourth.
     let settings = small_pool("02:00:00:00:00:00", "02:00:00:00:00:03");
-    let object = vm(
-        "default",
-        "vm1",
-        vec![iface("blue", "bridge", None)],
-        vec![multus_net("blue")],
-    );
+    let object = requesting(None);
     let cluster = cluster(
         &[other_vm("02:00:00:00:00:00"), other_vm("02:00:00:00:00:02")],
         &[other_pod("02:00:00:00:00:03")],
@@ -388,12 +383,7 @@ fn macs_held_by_other_vms_and_pods_are_never_handed_out() {
 fn excluded_macs_are_never_handed_out() {
     let settings = json!({ "rangeStart": "02:00:00:00:00:00", "rangeEnd": "02:00:00:00:00:0f",
         "excludedMacs": ["02:00:00:00:00:00-02:00:00:00:00:0e"] });
-    let object = vm(
-        "default",
-        "vm1",
-        vec![iface("blue", "bridge", None)],
-        vec![multus_net("blue")],
-    );
+    let object = requesting(None);
     let response = create(&object, settings, &empty_cluster());
     assert_eq!(vm_mac(mutated(&response), 0), Some("02:00:00:00:00:0f"));
 }
@@ -401,12 +391,7 @@ fn excluded_macs_are_never_handed_out() {
 #[test]
 fn a_full_pool_is_rejected_with_the_range_is_full() {
     let settings = small_pool("02:00:00:00:00:00", "02:00:00:00:00:01");
-    let object = vm(
-        "default",
-        "vm1",
-        vec![iface("blue", "bridge", None)],
-        vec![multus_net("blue")],
-    );
+    let object = requesting(None);
     let cluster = cluster(
         &[other_vm("02:00:00:00:00:00")],
         &[other_pod("02:00:00:00:00:01")],
@@ -476,11 +461,12 @@ fn the_answer_does_not_depend_on_the_order_the_host_lists_objects_in() {
     );
 }
 
-fn requesting(mac: &str) -> Value {
+/// A VM with one bridge interface on a Multus network, with or without a MAC.
+fn requesting(mac: Option<&str>) -> Value {
     vm(
         "default",
         "vm1",
-        vec![iface("blue", "bridge", Some(mac))],
+        vec![iface("blue", "bridge", mac)],
         vec![multus_net("blue")],
     )
 }
@@ -488,7 +474,7 @@ fn requesting(mac: &str) -> Value {
 #[test]
 fn warn_accepts_a_mac_held_by_another_vm_with_a_warning_naming_it() {
     let response = create(
-        &requesting("02:00:00:00:00:07"),
+        &requesting(Some("02:00:00:00:00:07")),
         json!({ "duplicateMacs": "warn" }),
         &cluster(&[other_vm("02:00:00:00:00:07")], &[]),
     );
@@ -505,7 +491,7 @@ fn warn_accepts_a_mac_held_by_another_vm_with_a_warning_naming_it() {
 #[test]
 fn reject_refuses_a_mac_held_by_another_vm() {
     let response = create(
-        &requesting("02:00:00:00:00:07"),
+        &requesting(Some("02:00:00:00:00:07")),
         json!({ "duplicateMacs": "reject" }),
         &cluster(&[other_vm("02:00:00:00:00:07")], &[]),
     );
@@ -521,7 +507,7 @@ fn reject_refuses_a_mac_held_by_another_vm() {
 #[test]
 fn reject_refuses_a_mac_held_by_a_pod_and_names_every_owner_sorted() {
     let response = create(
-        &requesting("02-00-00-00-00-07"),
+        &requesting(Some("02-00-00-00-00-07")),
         json!({ "duplicateMacs": "reject" }),
         &cluster(
             &[other_vm("02:00:00:00:00:07")],
@@ -540,7 +526,7 @@ fn reject_refuses_a_mac_held_by_a_pod_and_names_every_owner_sorted() {
 fn allow_accepts_a_mac_held_elsewhere_silently_without_reading_the_inventory() {
     let cluster = FakeCluster::new();
     let response = create(
-        &requesting("02:00:00:00:00:07"),
+        &requesting(Some("02:00:00:00:00:07")),
         json!({ "duplicateMacs": "allow" }),
         &cluster,
     );
@@ -557,13 +543,13 @@ fn the_vms_own_launcher_pod_is_not_a_duplicate() {
         Some(r#"[{"name":"blue-net","mac":"02:00:00:00:00:07"}]"#),
         Some("vm1"),
     );
-    let myself = requesting("02:00:00:00:00:07");
+    let myself = requesting(Some("02:00:00:00:00:07"));
     for mode in ["warn", "reject"] {
         let response = evaluate(
             &vm_payload(
                 "UPDATE",
-                &requesting("02:00:00:00:00:07"),
-                Some(&requesting("02:00:00:00:00:08")),
+                &requesting(Some("02:00:00:00:00:07")),
+                Some(&requesting(Some("02:00:00:00:00:08"))),
                 json!({ "duplicateMacs": mode }),
             ),
             &cluster(
