@@ -67,6 +67,18 @@ warnings_are() { response ".warnings == $1"; }
   accepted_unchanged
 }
 
+@test "settings: the README's settings example (test_data/settings-readme.yml) is valid and applied" {
+  run --separate-stderr "$KWCTL" run \
+    --request-path test_data/vm-create-mac-held-by-vm.json \
+    --settings-path test_data/settings-readme.yml \
+    --allow-context-aware \
+    --replay-host-capabilities-interactions test_data/session-cluster-tracked.yml \
+    "$POLICY"
+  [ "$status" -eq 0 ]
+  # inventory: tracked does not see the unlabelled VM holding this MAC, so reject does not fire.
+  response '.allowed == true'
+}
+
 @test "settings: a range start that is not a MAC is refused" {
   run settings_error '{"rangeStart":"zz"}'
   [[ "$output" == *"invalid range start: address zz: invalid MAC address"* ]]
