@@ -5,14 +5,16 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use kubewarden_policy_sdk::host_capabilities::kubernetes::ListAllResourcesRequest;
+use lazy_static::lazy_static;
+use memchr::memmem;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::cluster::Cluster;
 use crate::mac::Mac;
-use crate::metadata::Metadata;
-use crate::multus;
+use crate::metadata::ListedPodMetadata;
+use crate::multus::{self, NETWORKS_ANNOTATION};
 use crate::owner::{Identity, Kind, Owner};
+use crate::scan;
 use crate::settings::InventoryMode;
 use crate::virtual_machine::interfaces::VirtualMachineView;
 
@@ -23,6 +25,15 @@ pub const TRACKED_VALUE: &str = "true";
 /// The label selector of `inventory: tracked`. A constant: policy-server keeps one watch per
 /// distinct query, so a per-request value here would leak watches.
 pub const TRACKED_SELECTOR: &str = "kubemacpool.io/tracked=true";
+
+lazy_static! {
+    /// A VM item without this key holds no MAC.
+    static ref VM_NEEDLE: memmem::Finder<'static> = memmem::Finder::new(b"\"macAddress\"");
+    /// A Pod item without the Multus key holds no MAC. The key is searched as the host's JSON
+    /// writer spells it: neither serde_json nor Go escapes its characters.
+    static ref POD_NEEDLE: memmem::Finder<'static> =
+        memmem::Finder::new(&format!("\"{NETWORKS_ANNOTATION}\"")).into_owned();
+}
 
 /// One of the two list calls that build the inventory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,31 +99,25 @@ impl ListCall {
             .map_err(|e| self.error(e))
     }
 
-    /// Calls `visit` on every item of the List the host answered. The whole list is read in
-    /// one pass; only when some item does not fit the lean view (a field of the wrong type) is
-    /// it read again item by item, skipping the items that do not fit: another object's bad
-    /// data is never an error. A response that is not a List at all is one.
+    /// Calls `visit` on every item of the List the host answered that contains `needle`
+    /// (an item without it cannot hold a MAC, and is not parsed at all). An item that does
+    /// not fit the lean view (a field of the wrong type) is skipped: another object's bad data
+    /// is never an error. A response that is not a List at all is one.
     fn for_each_item<'a, T: Deserialize<'a>>(
         &self,
         payload: &'a [u8],
+        needle: &memmem::Finder<'_>,
         mut visit: impl FnMut(&T),
     ) -> Result<(), InventoryError> {
-        #[derive(Deserialize)]
-        struct List<T> {
-            items: Option<Vec<T>>,
-        }
-        if let Ok(list) = serde_json::from_slice::<List<T>>(payload) {
-            list.items.iter().flatten().for_each(&mut visit);
-            return Ok(());
-        }
-        let list: List<&'a RawValue> = serde_json::from_slice(payload)
-            .map_err(|e| self.error(format!("the response is not a Kubernetes List: {e}")))?;
-        for item in list.items.iter().flatten() {
-            if let Ok(item) = serde_json::from_str::<T>(item.get()) {
+        scan::list_items(payload, |range| {
+            let item = &payload[range];
+            if needle.find(item).is_some()
+                && let Ok(item) = serde_json::from_slice::<T>(item)
+            {
                 visit(&item);
             }
-        }
-        Ok(())
+        })
+        .map_err(|e| self.error(format!("the response is not a Kubernetes List: {e}")))
     }
 }
 
@@ -182,14 +187,21 @@ impl Inventory {
     }
 
     fn add_vms(&mut self, payload: &[u8]) -> Result<(), InventoryError> {
-        VM_LIST.for_each_item(payload, |vm: &VirtualMachineView| {
+        VM_LIST.for_each_item(payload, &VM_NEEDLE, |vm: &VirtualMachineView| {
             if vm.metadata.deletion_timestamp.is_some() {
                 return;
             }
-            let owner = owner(Kind::VirtualMachine, &vm.metadata, None);
-            for mac in vm.held_macs() {
-                self.holders.push((mac, owner.clone()));
+            let mut macs = vm.held_macs().peekable();
+            if macs.peek().is_none() {
+                return;
             }
+            let owner = Owner {
+                kind: Kind::VirtualMachine,
+                namespace: vm.metadata.namespace.to_string(),
+                name: vm.metadata.name.to_string(),
+                launcher_of: None,
+            };
+            self.holders.extend(macs.map(|mac| (mac, owner.clone())));
         })
     }
 
@@ -197,9 +209,9 @@ impl Inventory {
         #[derive(Deserialize)]
         struct PodView<'a> {
             #[serde(borrow, default)]
-            metadata: Metadata<'a>,
+            metadata: ListedPodMetadata<'a>,
         }
-        POD_LIST.for_each_item(payload, |pod: &PodView| {
+        POD_LIST.for_each_item(payload, &POD_NEEDLE, |pod: &PodView| {
             let Some(networks) = &pod.metadata.annotations.networks else {
                 return;
             };
@@ -207,20 +219,13 @@ impl Inventory {
             if macs.peek().is_none() {
                 return;
             }
-            let launcher_of = pod.metadata.launcher_of();
-            let owner = owner(Kind::Pod, &pod.metadata, launcher_of);
-            for mac in macs {
-                self.holders.push((mac, owner.clone()));
-            }
+            let owner = Owner {
+                kind: Kind::Pod,
+                namespace: pod.metadata.namespace.to_string(),
+                name: pod.metadata.name.to_string(),
+                launcher_of: pod.metadata.launcher_of(),
+            };
+            self.holders.extend(macs.map(|mac| (mac, owner.clone())));
         })
-    }
-}
-
-fn owner(kind: Kind, metadata: &Metadata<'_>, launcher_of: Option<&str>) -> Owner {
-    Owner {
-        kind,
-        namespace: metadata.namespace.to_string(),
-        name: metadata.name.to_string(),
-        launcher_of: launcher_of.map(str::to_string),
     }
 }

@@ -15,6 +15,7 @@ pub mod multus;
 pub mod owner;
 pub mod pod;
 pub mod pool;
+pub mod scan;
 pub mod settings;
 pub mod virtual_machine;
 

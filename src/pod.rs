@@ -12,7 +12,7 @@ use crate::allocation::{Allocation, AllocationError, Subject};
 use crate::cluster::Cluster;
 use crate::inventory::{Inventory, VM_LIST};
 use crate::mac::{Mac, ParseMacError};
-use crate::metadata::Metadata;
+use crate::metadata::PodMetadata;
 use crate::multus::{NETWORKS_ANNOTATION, Selection, SelectionError, is_short_form};
 use crate::owner::{Identity, Kind};
 use crate::settings::{DuplicateMacs, PodShortForm, Settings};
@@ -79,9 +79,9 @@ fn mutate(
 ) -> Result<Verdict, PodError> {
     let metadata = match request.object.get("metadata") {
         Some(metadata) => {
-            Metadata::deserialize(metadata).map_err(|e| PodError::Unreadable(e.to_string()))?
+            PodMetadata::deserialize(metadata).map_err(|e| PodError::Unreadable(e.to_string()))?
         }
-        None => Metadata::default(),
+        None => PodMetadata::default(),
     };
     let annotations = &metadata.annotations;
     let Some(value) = annotations.networks.as_deref() else {

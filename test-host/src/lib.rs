@@ -2,6 +2,7 @@
 //! wasmtime, the crates kwctl builds on, with kwctl's `run` flags, replay-session format and
 //! one-line AdmissionResponse.
 
+pub mod bench;
 pub mod response;
 pub mod runner;
 pub mod session;

@@ -23,6 +23,58 @@ struct Cli {
 enum Command {
     /// Evaluates one admission request, like `kwctl run`.
     Run(RunArgs),
+    /// Measures one admission at cluster scale beside three baselines (README, Performance).
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// The policy module.
+    #[arg(long, default_value = "policy.wasm")]
+    policy: PathBuf,
+    /// The baseline guests (bench-guests).
+    #[arg(long)]
+    baselines: PathBuf,
+    /// Cluster sizes as VMS:PODS, e.g. 1000:10000.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1000:10000,3000:30000,10000:100000"
+    )]
+    sizes: Vec<String>,
+    /// Share of pods that carry a Multus MAC (and the tracking label).
+    #[arg(long, default_value_t = 0.05)]
+    mac_share: f64,
+    /// Measured evaluations per case (after one warm-up).
+    #[arg(long, default_value_t = 11)]
+    runs: usize,
+}
+
+fn bench(args: BenchArgs) -> Result<ExitCode> {
+    let sizes = args
+        .sizes
+        .iter()
+        .map(|size| {
+            let (vms, pods) = size.split_once(':').context("a size is VMS:PODS")?;
+            Ok((vms.parse()?, pods.parse()?))
+        })
+        .collect::<Result<Vec<(usize, usize)>>>()?;
+    if !(args.mac_share > 0.0 && args.mac_share <= 1.0) {
+        anyhow::bail!("--mac-share must be in (0, 1]");
+    }
+    if args.runs == 0 {
+        anyhow::bail!("--runs must be at least 1");
+    }
+    test_host::bench::run(&test_host::bench::Options {
+        policy: std::fs::read(&args.policy)
+            .with_context(|| format!("cannot read {}", args.policy.display()))?,
+        baselines: std::fs::read(&args.baselines)
+            .with_context(|| format!("cannot read {}", args.baselines.display()))?,
+        sizes,
+        mac_share: args.mac_share,
+        runs: args.runs,
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(clap::Args)]
@@ -110,6 +162,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run(args) => run(args),
+        Command::Bench(args) => bench(args),
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("Error: {e:#}");

@@ -1,0 +1,192 @@
+//! A structural scan of a Kubernetes List: the byte range of every element of its `items`,
+//! found without parsing them. In a large cluster almost no Pod carries a Multus annotation;
+//! finding each item's extent and searching it for the annotation key costs less than parsing
+//! it, so only the items that can matter are parsed (with serde, which validates them).
+//!
+//! The scan trusts the payload's structure (it comes from the Kubewarden host, which serialises
+//! it), tracking only strings, escapes and bracket depth; it never panics and never loops:
+//! a payload that does not close is an error.
+
+use std::fmt;
+use std::ops::Range;
+
+/// The payload is not a JSON object with an `items` array, or ends before it closes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanError {
+    pub offset: usize,
+    pub expected: &'static str,
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "expected {} at byte {}", self.expected, self.offset)
+    }
+}
+
+impl std::error::Error for ScanError {}
+
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Scanner<'_> {
+    fn fail<T>(&self, expected: &'static str) -> Result<T, ScanError> {
+        Err(ScanError {
+            offset: self.at,
+            expected,
+        })
+    }
+
+    fn skip_blanks(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_blanks();
+        self.bytes.get(self.at).copied()
+    }
+
+    fn expect(&mut self, byte: u8, expected: &'static str) -> Result<(), ScanError> {
+        if self.peek() == Some(byte) {
+            self.at += 1;
+            Ok(())
+        } else {
+            self.fail(expected)
+        }
+    }
+
+    /// From just after an opening quote to just after the closing one.
+    fn skip_string(&mut self) -> Result<(), ScanError> {
+        loop {
+            match memchr::memchr2(b'"', b'\\', &self.bytes[self.at..]) {
+                Some(found) if self.bytes[self.at + found] == b'"' => {
+                    self.at += found + 1;
+                    return Ok(());
+                }
+                // A backslash escapes the next byte, which may be a quote.
+                Some(found) => self.at += found + 2,
+                None => {
+                    self.at = self.bytes.len();
+                    return self.fail("the end of a string");
+                }
+            }
+            if self.at > self.bytes.len() {
+                self.at = self.bytes.len();
+                return self.fail("the end of a string");
+            }
+        }
+    }
+
+    /// A string's raw bytes (escapes left as they are), from its opening quote.
+    fn string(&mut self) -> Result<&[u8], ScanError> {
+        self.expect(b'"', "a string")?;
+        let start = self.at;
+        self.skip_string()?;
+        Ok(&self.bytes[start..self.at - 1])
+    }
+
+    /// Any JSON value: a string, an object or array (by depth), or a scalar.
+    fn skip_value(&mut self) -> Result<(), ScanError> {
+        match self.peek() {
+            Some(b'"') => {
+                self.at += 1;
+                self.skip_string()
+            }
+            Some(b'{' | b'[') => {
+                let mut depth = 0usize;
+                while let Some(&byte) = self.bytes.get(self.at) {
+                    self.at += 1;
+                    match byte {
+                        b'"' => self.skip_string()?,
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Ok(());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                self.fail("the end of an object or array")
+            }
+            Some(_) => {
+                let start = self.at;
+                while let Some(byte) = self.bytes.get(self.at) {
+                    if matches!(byte, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                        break;
+                    }
+                    self.at += 1;
+                }
+                if self.at == start {
+                    self.fail("a value")
+                } else {
+                    Ok(())
+                }
+            }
+            None => self.fail("a value"),
+        }
+    }
+
+    /// After an element of an object or array: `,` (more follow) or `close` (done).
+    fn next_or_close(&mut self, close: u8, expected: &'static str) -> Result<bool, ScanError> {
+        match self.peek() {
+            Some(b',') => {
+                self.at += 1;
+                Ok(true)
+            }
+            Some(byte) if byte == close => {
+                self.at += 1;
+                Ok(false)
+            }
+            _ => self.fail(expected),
+        }
+    }
+
+    fn items(&mut self, visit: &mut impl FnMut(Range<usize>)) -> Result<(), ScanError> {
+        if self.peek() == Some(b'n') {
+            return self.skip_value();
+        }
+        self.expect(b'[', "the items array")?;
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_blanks();
+            let start = self.at;
+            self.skip_value()?;
+            visit(start..self.at);
+            if !self.next_or_close(b']', "`,` or `]` after an item")? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Calls `visit` with the byte range of every element of the top-level `items` array.
+pub fn list_items(payload: &[u8], mut visit: impl FnMut(Range<usize>)) -> Result<(), ScanError> {
+    let mut scanner = Scanner {
+        bytes: payload,
+        at: 0,
+    };
+    scanner.expect(b'{', "a JSON object")?;
+    if scanner.peek() == Some(b'}') {
+        return Ok(());
+    }
+    loop {
+        let is_items = scanner.string()? == b"items";
+        scanner.expect(b':', "`:` after a key")?;
+        if is_items {
+            scanner.items(&mut visit)?;
+        } else {
+            scanner.skip_value()?;
+        }
+        if !scanner.next_or_close(b'}', "`,` or `}` in the List")? {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! A minimal waPC host on wasmtime for the benchmark: the same protocol and WASI setup as
+//! wasmtime-provider (which policy-server runs), plus what the provider hides: the guest's
+//! linear memory, whose size after a call is its peak (wasm memory never shrinks).
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use wasi_common::WasiCtx;
+use wasmtime::{Caller, Engine, InstancePre, Linker, Memory, Module, Store, TypedFunc};
+
+/// Answers the guest's host calls: `(binding, namespace, operation, payload)`.
+/// Responses are shared, not copied: the copy that counts is the one into guest memory.
+pub type HostFn = Box<dyn FnMut(&str, &str, &str, &[u8]) -> Result<Arc<Vec<u8>>, String> + Send>;
+
+struct State {
+    wasi: WasiCtx,
+    request: (Vec<u8>, Vec<u8>),
+    response: Option<Vec<u8>>,
+    error: Option<String>,
+    host_response: Option<Arc<Vec<u8>>>,
+    host_error: Option<String>,
+    host: HostFn,
+    bytes_received: usize,
+}
+
+/// A module compiled once, instantiated afresh for every evaluation.
+pub struct Guest {
+    engine: Engine,
+    pre: InstancePre<State>,
+}
+
+/// What one evaluation cost.
+pub struct Outcome {
+    pub response: Vec<u8>,
+    /// Bytes the host handed the guest through host calls.
+    pub bytes_received: usize,
+    /// The guest's linear memory at the end of the call.
+    pub memory_bytes: usize,
+}
+
+fn memory(caller: &mut Caller<'_, State>) -> wasmtime::Result<Memory> {
+    caller
+        .get_export("memory")
+        .and_then(|e| e.into_memory())
+        .ok_or_else(|| wasmtime::format_err!("the guest exports no memory"))
+}
+
+fn read(caller: &mut Caller<'_, State>, ptr: i32, len: i32) -> wasmtime::Result<Vec<u8>> {
+    let memory = memory(caller)?;
+    let (ptr, len) = (ptr as usize, len as usize);
+    memory
+        .data(&caller)
+        .get(ptr..ptr + len)
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| wasmtime::format_err!("guest pointer out of bounds"))
+}
+
+fn write(caller: &mut Caller<'_, State>, ptr: i32, bytes: &[u8]) -> wasmtime::Result<()> {
+    let memory = memory(caller)?;
+    memory
+        .write(caller, ptr as usize, bytes)
+        .map_err(|e| wasmtime::format_err!("{e}"))
+}
+
+fn text(bytes: Vec<u8>) -> wasmtime::Result<String> {
+    String::from_utf8(bytes).map_err(|e| wasmtime::format_err!("{e}"))
+}
+
+fn link(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+    const NS: &str = "wapc";
+    linker.func_wrap(
+        NS,
+        "__guest_request",
+        |mut c: Caller<'_, State>, op_ptr: i32, ptr: i32| {
+            let (op, msg) = c.data().request.clone();
+            write(&mut c, ptr, &msg)?;
+            write(&mut c, op_ptr, &op)
+        },
+    )?;
+    linker.func_wrap(
+        NS,
+        "__guest_response",
+        |mut c: Caller<'_, State>, ptr: i32, len: i32| {
+            let bytes = read(&mut c, ptr, len)?;
+            c.data_mut().response = Some(bytes);
+            Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        NS,
+        "__guest_error",
+        |mut c: Caller<'_, State>, ptr: i32, len: i32| {
+            let bytes = read(&mut c, ptr, len)?;
+            c.data_mut().error = Some(String::from_utf8_lossy(&bytes).into_owned());
+            Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        NS,
+        "__host_call",
+        |mut c: Caller<'_, State>,
+         bd_ptr: i32,
+         bd_len: i32,
+         ns_ptr: i32,
+         ns_len: i32,
+         op_ptr: i32,
+         op_len: i32,
+         ptr: i32,
+         len: i32| {
+            let binding = text(read(&mut c, bd_ptr, bd_len)?)?;
+            let namespace = text(read(&mut c, ns_ptr, ns_len)?)?;
+            let operation = text(read(&mut c, op_ptr, op_len)?)?;
+            let payload = read(&mut c, ptr, len)?;
+            let state = c.data_mut();
+            state.host_response = None;
+            state.host_error = None;
+            match (state.host)(&binding, &namespace, &operation, &payload) {
+                Ok(response) => {
+                    state.bytes_received += response.len();
+                    state.host_response = Some(response);
+                    Ok(1)
+                }
+                Err(error) => {
+                    state.host_error = Some(error);
+                    Ok(0)
+                }
+            }
+        },
+    )?;
+    linker.func_wrap(NS, "__host_response_len", |c: Caller<'_, State>| {
+        c.data()
+            .host_response
+            .as_ref()
+            .map_or(0, |r| r.len() as i32)
+    })?;
+    linker.func_wrap(
+        NS,
+        "__host_response",
+        |mut c: Caller<'_, State>, ptr: i32| {
+            // Taken, not cloned: the guest reads a response once.
+            match c.data_mut().host_response.take() {
+                Some(response) => write(&mut c, ptr, &response),
+                None => Ok(()),
+            }
+        },
+    )?;
+    linker.func_wrap(NS, "__host_error_len", |c: Caller<'_, State>| {
+        c.data().host_error.as_ref().map_or(0, |e| e.len() as i32)
+    })?;
+    linker.func_wrap(
+        NS,
+        "__host_error",
+        |mut c: Caller<'_, State>, ptr: i32| match c.data().host_error.clone() {
+            Some(error) => write(&mut c, ptr, error.as_bytes()),
+            None => Ok(()),
+        },
+    )?;
+    linker.func_wrap(
+        NS,
+        "__console_log",
+        |_: Caller<'_, State>, _: i32, _: i32| {},
+    )?;
+    wasi_common::sync::add_to_linker(linker, |s: &mut State| &mut s.wasi)?;
+    Ok(())
+}
+
+impl Guest {
+    /// Compiles `wasm` once (what policy-server does at start-up).
+    pub fn compile(wasm: &[u8]) -> Result<Guest> {
+        let engine = Engine::default();
+        let module = Module::new(&engine, wasm).map_err(|e| anyhow!("compiling the guest: {e}"))?;
+        let mut linker = Linker::new(&engine);
+        link(&mut linker).map_err(|e| anyhow!("linking the guest: {e}"))?;
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|e| anyhow!("pre-instantiating the guest: {e}"))?;
+        Ok(Guest { engine, pre })
+    }
+
+    /// One evaluation on a fresh instance: instantiate, `wapc_init`, call `operation`.
+    pub fn call(&self, operation: &str, payload: &[u8], host: HostFn) -> Result<Outcome> {
+        let state = State {
+            wasi: wasi_common::sync::WasiCtxBuilder::new()
+                .inherit_stdio()
+                .build(),
+            request: (operation.as_bytes().to_vec(), payload.to_vec()),
+            response: None,
+            error: None,
+            host_response: None,
+            host_error: None,
+            host,
+            bytes_received: 0,
+        };
+        let mut store = Store::new(&self.engine, state);
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| anyhow!("instantiating: {e}"))?;
+        for start in ["_start", "wapc_init"] {
+            if let Ok(init) = instance.get_typed_func::<(), ()>(&mut store, start) {
+                init.call(&mut store, ())
+                    .map_err(|e| anyhow!("{start}: {e}"))?;
+            }
+        }
+        let guest_call: TypedFunc<(i32, i32), i32> = instance
+            .get_typed_func(&mut store, "__guest_call")
+            .map_err(|e| anyhow!("no __guest_call: {e}"))?;
+        let ok = guest_call
+            .call(&mut store, (operation.len() as i32, payload.len() as i32))
+            .map_err(|e| anyhow!("{operation} trapped: {e}"))?;
+        let memory_bytes = instance
+            .get_memory(&mut store, "memory")
+            .map(|m| m.data_size(&store))
+            .context("no memory export")?;
+        let state = store.into_data();
+        if ok != 1 {
+            bail!("{operation} failed: {}", state.error.unwrap_or_default());
+        }
+        Ok(Outcome {
+            response: state.response.unwrap_or_default(),
+            bytes_received: state.bytes_received,
+            memory_bytes,
+        })
+    }
+}

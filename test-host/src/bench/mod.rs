@@ -1,0 +1,188 @@
+//! `test-host bench`: the cost of one admission at cluster scale, in wasmtime with a fresh
+//! instance per evaluation from a precompiled module (as policy-server runs policies), beside
+//! three baselines on the same payloads (see `bench-guests`).
+
+pub mod cluster;
+pub mod engine;
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use serde_json::{Value, json};
+
+use cluster::Cluster;
+use engine::{Guest, HostFn, Outcome};
+
+/// Statistics of one measured guest function on one cluster.
+pub struct Measure {
+    pub median: Duration,
+    pub p95: Duration,
+    pub bytes: usize,
+    pub memory: usize,
+}
+
+fn measure(runs: usize, mut once: impl FnMut() -> Result<Outcome>) -> Result<Measure> {
+    // One unmeasured run warms caches and the allocator, as a running policy-server is.
+    let first = once()?;
+    let mut times = Vec::with_capacity(runs);
+    let mut memory = first.memory_bytes;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let outcome = once()?;
+        times.push(start.elapsed());
+        memory = memory.max(outcome.memory_bytes);
+    }
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    Ok(Measure {
+        median: at(0.5),
+        p95: at(0.95),
+        bytes: first.bytes_received,
+        memory,
+    })
+}
+
+/// The host: answers the two inventory lists from `cluster`, as `tracked` or `all` mode sees it.
+fn host(cluster: &Cluster, tracked: bool) -> HostFn {
+    let (vms, pods) = if tracked {
+        (
+            cluster.tracked_vm_list.clone(),
+            cluster.tracked_pod_list.clone(),
+        )
+    } else {
+        (cluster.vm_list.clone(), cluster.pod_list.clone())
+    };
+    Box::new(move |_, _, operation, payload| {
+        let request: Value = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+        match (operation, request["kind"].as_str()) {
+            ("list_resources_all", Some("VirtualMachine")) => Ok(vms.clone()),
+            ("list_resources_all", Some("Pod")) => Ok(pods.clone()),
+            _ => Err(format!("bench host: unexpected call {operation} {request}")),
+        }
+    })
+}
+
+fn admission(kind: &str, object: Value, settings: Value) -> Vec<u8> {
+    let group = if kind == "Pod" { "" } else { "kubevirt.io" };
+    serde_json::to_vec(&json!({
+        "settings": settings,
+        "request": {
+            "uid": "bench-0000", "operation": "CREATE", "namespace": "tenant-007",
+            "name": object["metadata"]["name"],
+            "kind": { "group": group, "version": "v1", "kind": kind },
+            "resource": { "group": group, "version": "v1", "resource": "x" },
+            "userInfo": { "username": "bench" },
+            "object": object, "oldObject": null, "dryRun": false
+        }
+    }))
+    .unwrap_or_default()
+}
+
+fn vm_create(settings: Value) -> Vec<u8> {
+    admission(
+        "VirtualMachine",
+        json!({
+            "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
+            "metadata": { "name": "new-vm", "namespace": "tenant-007" },
+            "spec": { "template": { "spec": {
+                "domain": { "devices": { "interfaces": [
+                    { "name": "default", "masquerade": {} }, { "name": "blue", "bridge": {} }
+                ] } },
+                "networks": [ { "name": "default", "pod": {} }, { "name": "blue", "multus": { "networkName": "blue-net" } } ]
+            } } }
+        }),
+        settings,
+    )
+}
+
+fn pod_create(settings: Value) -> Vec<u8> {
+    admission(
+        "Pod",
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": { "name": "new-pod", "namespace": "tenant-007",
+                "annotations": { "k8s.v1.cni.cncf.io/networks": "[{\"name\":\"blue-net\"},{\"name\":\"red-net\"}]" } },
+            "spec": { "containers": [ { "name": "c", "image": "busybox" } ] }
+        }),
+        settings,
+    )
+}
+
+/// The policy must have allocated: a benchmark of a rejection would measure the wrong thing.
+fn check_mutated(outcome: &Outcome) -> Result<()> {
+    let response: Value = serde_json::from_slice(&outcome.response)?;
+    if response["accepted"] != true || response["mutated_object"].is_null() {
+        bail!("the policy did not allocate: {response}");
+    }
+    Ok(())
+}
+
+pub struct Options {
+    pub policy: Vec<u8>,
+    pub baselines: Vec<u8>,
+    pub sizes: Vec<(usize, usize)>,
+    pub mac_share: f64,
+    pub runs: usize,
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn mib(bytes: usize) -> String {
+    format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Runs every size in both modes and prints the tables.
+pub fn run(options: &Options) -> Result<()> {
+    let policy = Guest::compile(&options.policy)?;
+    let baselines = Guest::compile(&options.baselines)?;
+    println!(
+        "| VMs | Pods (tracked) | mode | inventory MiB | VM CREATE median / p95 ms | Pod CREATE median / p95 ms | policy ms per MiB | peak guest MiB | transfer floor ms | parse floor ms | naive ms | policy / parse | policy / transfer | naive / policy |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for &(vms, pods) in &options.sizes {
+        let cluster = Cluster::generate(vms, pods, options.mac_share);
+        for tracked in [false, true] {
+            let mode = if tracked { "tracked" } else { "all" };
+            let settings = json!({ "inventory": mode });
+            let vm_request = vm_create(settings.clone());
+            let pod_request = pod_create(settings);
+            let policy_call = |request: &[u8]| {
+                let outcome = policy.call("validate", request, host(&cluster, tracked))?;
+                check_mutated(&outcome)?;
+                Ok(outcome)
+            };
+            let vm = measure(options.runs, || policy_call(&vm_request))?;
+            let pod = measure(options.runs, || policy_call(&pod_request))?;
+            let baseline = |name: &str| {
+                measure(options.runs, || {
+                    baselines.call(name, b"", host(&cluster, tracked))
+                })
+            };
+            let transfer = baseline("transfer")?;
+            let parse = baseline("parse")?;
+            let naive = baseline("naive")?;
+            let ratio =
+                |a: Duration, b: Duration| format!("{:.2}", a.as_secs_f64() / b.as_secs_f64());
+            println!(
+                "| {vms} | {pods} ({}) | {mode} | {} | {} / {} | {} / {} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
+                if tracked { cluster.tracked_pods } else { pods },
+                mib(vm.bytes),
+                ms(vm.median),
+                ms(vm.p95),
+                ms(pod.median),
+                ms(pod.p95),
+                vm.median.as_secs_f64() * 1000.0 / (vm.bytes as f64 / (1024.0 * 1024.0)),
+                mib(vm.memory.max(pod.memory)),
+                ms(transfer.median),
+                ms(parse.median),
+                ms(naive.median),
+                ratio(vm.median, parse.median),
+                ratio(vm.median, transfer.median),
+                ratio(naive.median, vm.median),
+            );
+        }
+    }
+    Ok(())
+}
