@@ -1,7 +1,7 @@
 # kubemacpool-policy. `make demo` builds the policy and shows it at work; `make test` runs every test.
 # Both install what a fresh machine lacks (the wasm target, bats, jq).
 
-SOURCE_FILES := $(shell find src -type f -name '*.rs') Cargo.toml Cargo.lock
+SOURCE_FILES := $(shell find src -type f -name '*.rs') Cargo.toml Cargo.lock .cargo/config.toml
 TEST_HOST_FILES := $(shell find test-host/src -type f -name '*.rs') test-host/Cargo.toml
 TEST_HOST := target/host/test-host
 # The real kwctl when installed; otherwise the repository's kwctl-compatible test host.
@@ -44,9 +44,11 @@ fmt-check:
 lint:
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 
+# The test host's tests share the `host` profile with its binary, so wasmtime is built once.
 .PHONY: unit-tests
 unit-tests:
-	cargo test --locked --workspace
+	cargo test --locked -p kubemacpool-policy
+	cargo test --locked --profile host -p test-host
 
 .PHONY: e2e-tests
 e2e-tests: setup $(E2E_POLICY) $(TEST_HOST)
@@ -54,6 +56,18 @@ e2e-tests: setup $(E2E_POLICY) $(TEST_HOST)
 
 .PHONY: test
 test: setup fmt-check lint unit-tests e2e-tests
+
+BENCH_GUESTS := target/wasm32-wasip1/release/bench_guests.wasm
+
+$(BENCH_GUESTS): bench-guests/src/lib.rs bench-guests/Cargo.toml Cargo.lock
+	rustup target add wasm32-wasip1
+	cargo build --locked --target wasm32-wasip1 --release -p bench-guests
+
+# Cost per admission at cluster scale (README, Performance), then the allocator alone.
+.PHONY: bench
+bench: policy.wasm $(BENCH_GUESTS) $(TEST_HOST)
+	$(TEST_HOST) bench --policy policy.wasm --baselines $(BENCH_GUESTS)
+	cargo bench --locked --bench allocator
 
 .PHONY: demo
 demo: setup $(E2E_POLICY) $(TEST_HOST)
