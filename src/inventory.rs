@@ -100,19 +100,20 @@ impl ListCall {
     }
 
     /// Calls `visit` on every item of the List the host answered that contains `needle`
-    /// (an item without it cannot hold a MAC, and is not parsed at all). An item that does
-    /// not fit the lean view (a field of the wrong type) is skipped: another object's bad data
-    /// is never an error. A response that is not a List at all is one.
-    fn for_each_item<'a, T: Deserialize<'a>>(
+    /// (an item without it cannot hold a MAC, and is not read at all), as `read` reads it. An
+    /// item `read` cannot read (a field of the wrong type) is skipped: another object's bad
+    /// data is never an error. A response that is not a List at all is one.
+    fn for_each_item<'a, T>(
         &self,
         payload: &'a [u8],
         needle: &memmem::Finder<'_>,
+        read: impl Fn(&'a [u8]) -> Option<T>,
         mut visit: impl FnMut(&T),
     ) -> Result<(), InventoryError> {
         scan::list_items(payload, |range| {
             let item = &payload[range];
             if needle.find(item).is_some()
-                && let Ok(item) = serde_json::from_slice::<T>(item)
+                && let Some(item) = read(item)
             {
                 visit(&item);
             }
@@ -187,7 +188,8 @@ impl Inventory {
     }
 
     fn add_vms(&mut self, payload: &[u8]) -> Result<(), InventoryError> {
-        VM_LIST.for_each_item(payload, &VM_NEEDLE, |vm: &VirtualMachineView| {
+        let read = VirtualMachineView::from_listed;
+        VM_LIST.for_each_item(payload, &VM_NEEDLE, read, |vm: &VirtualMachineView| {
             if vm.metadata.deletion_timestamp.is_some() {
                 return;
             }
@@ -211,7 +213,8 @@ impl Inventory {
             #[serde(borrow, default)]
             metadata: ListedPodMetadata<'a>,
         }
-        POD_LIST.for_each_item(payload, &POD_NEEDLE, |pod: &PodView| {
+        let read = |item| serde_json::from_slice(item).ok();
+        POD_LIST.for_each_item(payload, &POD_NEEDLE, read, |pod: &PodView| {
             let Some(networks) = &pod.metadata.annotations.networks else {
                 return;
             };

@@ -30,7 +30,7 @@ struct Scanner<'a> {
     at: usize,
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
     fn fail<T>(&self, expected: &'static str) -> Result<T, ScanError> {
         Err(ScanError {
             offset: self.at,
@@ -81,11 +81,12 @@ impl Scanner<'_> {
     }
 
     /// A string's raw bytes (escapes left as they are), from its opening quote.
-    fn string(&mut self) -> Result<&[u8], ScanError> {
+    fn string(&mut self) -> Result<&'a [u8], ScanError> {
         self.expect(b'"', "a string")?;
         let start = self.at;
         self.skip_string()?;
-        Ok(&self.bytes[start..self.at - 1])
+        let bytes: &'a [u8] = self.bytes;
+        Ok(&bytes[start..self.at - 1])
     }
 
     /// Any JSON value: a string, an object or array (by depth), or a scalar.
@@ -187,6 +188,113 @@ pub fn list_items(payload: &[u8], mut visit: impl FnMut(Range<usize>)) -> Result
         }
         if !scanner.next_or_close(b'}', "`,` or `}` in the List")? {
             return Ok(());
+        }
+    }
+}
+
+/// A pull reader over one JSON value, for code that needs a few members deep inside an
+/// object: each value is either descended into or skipped, so every byte is read once.
+pub struct Cursor<'a> {
+    scanner: Scanner<'a>,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Cursor {
+            scanner: Scanner { bytes, at: 0 },
+        }
+    }
+
+    /// An error that makes the caller fall back to a full parser.
+    pub fn unsupported(&self) -> ScanError {
+        ScanError {
+            offset: self.scanner.at,
+            expected: "a value the cursor reads",
+        }
+    }
+
+    /// Skips the next value, whatever it is.
+    pub fn skip(&mut self) -> Result<(), ScanError> {
+        self.scanner.skip_value()
+    }
+
+    /// Consumes the next value if it is `null`.
+    pub fn null(&mut self) -> Result<bool, ScanError> {
+        if self.scanner.peek() != Some(b'n') {
+            return Ok(false);
+        }
+        match self.scanner.bytes.get(self.scanner.at..self.scanner.at + 4) {
+            Some(b"null") => {
+                self.scanner.at += 4;
+                Ok(true)
+            }
+            _ => self.scanner.fail("null"),
+        }
+    }
+
+    /// Consumes the next value: whether it is anything but `null`.
+    pub fn present(&mut self) -> Result<bool, ScanError> {
+        if self.null()? {
+            return Ok(false);
+        }
+        self.skip()?;
+        Ok(true)
+    }
+
+    /// The next value, a string without escapes, or `null` (as `""`); anything else is
+    /// `unsupported`.
+    pub fn plain_str(&mut self) -> Result<&'a str, ScanError> {
+        if self.null()? {
+            return Ok("");
+        }
+        let raw = self.scanner.string()?;
+        if raw.contains(&b'\\') {
+            return Err(self.unsupported());
+        }
+        std::str::from_utf8(raw).map_err(|_| self.unsupported())
+    }
+
+    /// Reads an object: `member` gets each key (raw) and must consume its value.
+    pub fn object(
+        &mut self,
+        mut member: impl FnMut(&'a [u8], &mut Self) -> Result<(), ScanError>,
+    ) -> Result<(), ScanError> {
+        self.scanner.expect(b'{', "an object")?;
+        if self.scanner.peek() == Some(b'}') {
+            self.scanner.at += 1;
+            return Ok(());
+        }
+        loop {
+            let key = self.scanner.string()?;
+            self.scanner.expect(b':', "`:` after a key")?;
+            member(key, self)?;
+            if !self
+                .scanner
+                .next_or_close(b'}', "`,` or `}` in an object")?
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads an array (`null` has no elements): `element` must consume each element.
+    pub fn array(
+        &mut self,
+        mut element: impl FnMut(&mut Self) -> Result<(), ScanError>,
+    ) -> Result<(), ScanError> {
+        if self.null()? {
+            return Ok(());
+        }
+        self.scanner.expect(b'[', "an array")?;
+        if self.scanner.peek() == Some(b']') {
+            self.scanner.at += 1;
+            return Ok(());
+        }
+        loop {
+            element(self)?;
+            if !self.scanner.next_or_close(b']', "`,` or `]` in an array")? {
+                return Ok(());
+            }
         }
     }
 }

@@ -136,3 +136,185 @@ impl<'a> VirtualMachineView<'a> {
             .filter_map(|nic| Mac::parse(nic.mac?).ok())
     }
 }
+
+/// Reading a listed VM in one pass with `scan::Cursor` instead of serde: the inventory reads
+/// one VM per VirtualMachine in the cluster, and only a few members deep inside each matter.
+/// Any string with escapes, or a value of an unexpected type, ends the pass with an error and
+/// the caller reads the item with serde, which decides.
+mod listed {
+    use std::borrow::Cow;
+
+    use serde::de::IgnoredAny;
+
+    use super::{
+        Devices, Domain, Interface, Network, Spec, Template, TemplateSpec, VirtualMachineView,
+    };
+    use crate::metadata::{Metadata, Text};
+    use crate::scan::{Cursor, ScanError};
+
+    type Read<T> = Result<T, ScanError>;
+
+    fn text<'a>(c: &mut Cursor<'a>) -> Read<Text<'a>> {
+        c.plain_str().map(|s| Text(Cow::Borrowed(s)))
+    }
+
+    fn marker(c: &mut Cursor<'_>) -> Read<Option<IgnoredAny>> {
+        Ok(c.present()?.then_some(IgnoredAny))
+    }
+
+    /// An `Option<T>` member: `None` for `null`.
+    fn optional<'a, T>(
+        c: &mut Cursor<'a>,
+        read: fn(&mut Cursor<'a>) -> Read<T>,
+    ) -> Read<Option<T>> {
+        if c.null()? {
+            Ok(None)
+        } else {
+            read(c).map(Some)
+        }
+    }
+
+    fn list<'a, T>(c: &mut Cursor<'a>, read: fn(&mut Cursor<'a>) -> Read<T>) -> Read<Vec<T>> {
+        let mut out = Vec::new();
+        c.array(|c| {
+            out.push(read(c)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn interface<'a>(c: &mut Cursor<'a>) -> Read<Interface<'a>> {
+        let mut interface = Interface::default();
+        c.object(|key, c| {
+            match key {
+                b"name" => interface.name = text(c)?,
+                b"macAddress" => interface.mac_address = text(c)?,
+                b"masquerade" => interface.masquerade = marker(c)?,
+                _ => c.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(interface)
+    }
+
+    fn network<'a>(c: &mut Cursor<'a>) -> Read<Network<'a>> {
+        let mut network = Network::default();
+        c.object(|key, c| {
+            match key {
+                b"name" => network.name = text(c)?,
+                b"multus" => network.multus = marker(c)?,
+                _ => c.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(network)
+    }
+
+    fn interfaces<'a>(c: &mut Cursor<'a>) -> Read<Vec<Interface<'a>>> {
+        list(c, interface)
+    }
+
+    fn networks<'a>(c: &mut Cursor<'a>) -> Read<Vec<Network<'a>>> {
+        list(c, network)
+    }
+
+    fn devices<'a>(c: &mut Cursor<'a>) -> Read<Devices<'a>> {
+        let mut devices = Devices::default();
+        c.object(|key, c| {
+            match key {
+                b"interfaces" => devices.interfaces = optional(c, interfaces)?,
+                _ => c.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(devices)
+    }
+
+    fn domain<'a>(c: &mut Cursor<'a>) -> Read<Domain<'a>> {
+        let mut domain = Domain::default();
+        c.object(|key, c| {
+            match key {
+                b"devices" => domain.devices = optional(c, devices)?,
+                _ => c.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(domain)
+    }
+
+    fn template_spec<'a>(c: &mut Cursor<'a>) -> Read<TemplateSpec<'a>> {
+        let mut spec = TemplateSpec::default();
+        c.object(|key, c| {
+            match key {
+                b"domain" => spec.domain = optional(c, domain)?,
+                b"networks" => spec.networks = optional(c, networks)?,
+                _ => c.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(spec)
+    }
+
+    fn template<'a>(c: &mut Cursor<'a>) -> Read<Template<'a>> {
+        let mut template = Template::default();
+        c.object(|key, c| {
+            match key {
+                b"spec" => template.spec = optional(c, template_spec)?,
+                _ => c.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(template)
+    }
+
+    fn spec<'a>(c: &mut Cursor<'a>) -> Read<Spec<'a>> {
+        let mut spec = Spec::default();
+        c.object(|key, c| {
+            match key {
+                b"template" => spec.template = optional(c, template)?,
+                _ => c.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(spec)
+    }
+
+    fn metadata<'a>(c: &mut Cursor<'a>) -> Read<Metadata<'a>> {
+        let mut metadata = Metadata::default();
+        c.object(|key, c| {
+            match key {
+                b"name" => metadata.name = text(c)?,
+                b"generateName" => metadata.generate_name = text(c)?,
+                b"namespace" => metadata.namespace = text(c)?,
+                b"deletionTimestamp" => metadata.deletion_timestamp = marker(c)?,
+                _ => c.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(metadata)
+    }
+
+    pub fn vm(item: &[u8]) -> Read<VirtualMachineView<'_>> {
+        let mut c = Cursor::new(item);
+        let mut vm = VirtualMachineView::default();
+        c.object(|key, c| {
+            match key {
+                b"metadata" => vm.metadata = metadata(c)?,
+                b"spec" => vm.spec = optional(c, spec)?,
+                _ => c.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(vm)
+    }
+}
+
+impl<'a> VirtualMachineView<'a> {
+    /// Reads one listed VM: in one pass when its strings are plain (the usual case), else
+    /// with serde. `None` when serde cannot read it either.
+    pub fn from_listed(item: &'a [u8]) -> Option<VirtualMachineView<'a>> {
+        listed::vm(item)
+            .ok()
+            .or_else(|| serde_json::from_slice(item).ok())
+    }
+}
