@@ -27,8 +27,6 @@ pub const TRACKED_VALUE: &str = "true";
 pub const TRACKED_SELECTOR: &str = "kubemacpool.io/tracked=true";
 
 lazy_static! {
-    /// A VM item without this key holds no MAC.
-    static ref VM_NEEDLE: memmem::Finder<'static> = memmem::Finder::new(b"\"macAddress\"");
     /// A Pod item without the Multus key holds no MAC. The key is searched as the host's JSON
     /// writer spells it: neither serde_json nor Go escapes its characters.
     static ref POD_NEEDLE: memmem::Finder<'static> =
@@ -100,20 +98,19 @@ impl ListCall {
     }
 
     /// Calls `visit` on every item of the List the host answered that contains `needle`
-    /// (an item without it cannot hold a MAC, and is not read at all), as `read` reads it. An
-    /// item `read` cannot read (a field of the wrong type) is skipped: another object's bad
-    /// data is never an error. A response that is not a List at all is one.
-    fn for_each_item<'a, T>(
+    /// (an item without it cannot hold a MAC, and is not parsed at all). An item that does
+    /// not fit the lean view (a field of the wrong type) is skipped: another object's bad data
+    /// is never an error. A response that is not a List at all is one.
+    fn for_each_item<'a, T: Deserialize<'a>>(
         &self,
         payload: &'a [u8],
         needle: &memmem::Finder<'_>,
-        read: impl Fn(&'a [u8]) -> Option<T>,
         mut visit: impl FnMut(&T),
     ) -> Result<(), InventoryError> {
         scan::list_items(payload, |range| {
             let item = &payload[range];
             if needle.find(item).is_some()
-                && let Some(item) = read(item)
+                && let Ok(item) = serde_json::from_slice::<T>(item)
             {
                 visit(&item);
             }
@@ -188,14 +185,17 @@ impl Inventory {
     }
 
     fn add_vms(&mut self, payload: &[u8]) -> Result<(), InventoryError> {
-        let read = VirtualMachineView::from_listed;
-        VM_LIST.for_each_item(payload, &VM_NEEDLE, read, |vm: &VirtualMachineView| {
+        // Every VM usually holds MACs, so VMs are read in the same pass that finds them.
+        scan::list_items_with(payload, |cursor| {
+            let Some(vm) = VirtualMachineView::read_listed(cursor)? else {
+                return Ok(());
+            };
             if vm.metadata.deletion_timestamp.is_some() {
-                return;
+                return Ok(());
             }
             let mut macs = vm.held_macs().peekable();
             if macs.peek().is_none() {
-                return;
+                return Ok(());
             }
             let owner = Owner {
                 kind: Kind::VirtualMachine,
@@ -204,7 +204,9 @@ impl Inventory {
                 launcher_of: None,
             };
             self.holders.extend(macs.map(|mac| (mac, owner.clone())));
+            Ok(())
         })
+        .map_err(|e| VM_LIST.error(format!("the response is not a Kubernetes List: {e}")))
     }
 
     fn add_pods(&mut self, payload: &[u8]) -> Result<(), InventoryError> {
@@ -213,8 +215,7 @@ impl Inventory {
             #[serde(borrow, default)]
             metadata: ListedPodMetadata<'a>,
         }
-        let read = |item| serde_json::from_slice(item).ok();
-        POD_LIST.for_each_item(payload, &POD_NEEDLE, read, |pod: &PodView| {
+        POD_LIST.for_each_item(payload, &POD_NEEDLE, |pod: &PodView| {
             let Some(networks) = &pod.metadata.annotations.networks else {
                 return;
             };

@@ -205,6 +205,21 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Where the cursor is, to come back to with `seek`.
+    pub fn position(&self) -> usize {
+        self.scanner.at
+    }
+
+    pub fn seek(&mut self, position: usize) {
+        self.scanner.at = position.min(self.scanner.bytes.len());
+    }
+
+    /// The bytes from `start` to the cursor.
+    pub fn since(&self, start: usize) -> &'a [u8] {
+        let bytes: &'a [u8] = self.scanner.bytes;
+        &bytes[start.min(self.scanner.at)..self.scanner.at]
+    }
+
     /// An error that makes the caller fall back to a full parser.
     pub fn unsupported(&self) -> ScanError {
         ScanError {
@@ -297,4 +312,20 @@ impl<'a> Cursor<'a> {
             }
         }
     }
+}
+
+/// Calls `visit` with a cursor at every element of the top-level `items` array; `visit` must
+/// consume the element.
+pub fn list_items_with<'a>(
+    payload: &'a [u8],
+    mut visit: impl FnMut(&mut Cursor<'a>) -> Result<(), ScanError>,
+) -> Result<(), ScanError> {
+    let mut cursor = Cursor::new(payload);
+    cursor.object(|key, c| {
+        if key == b"items" {
+            c.array(&mut visit)
+        } else {
+            c.skip()
+        }
+    })
 }

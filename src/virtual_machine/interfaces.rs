@@ -6,6 +6,7 @@ use serde::de::IgnoredAny;
 
 use crate::mac::Mac;
 use crate::metadata::{Metadata, Text};
+use crate::scan::{Cursor, ScanError};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -294,8 +295,7 @@ mod listed {
         Ok(metadata)
     }
 
-    pub fn vm(item: &[u8]) -> Read<VirtualMachineView<'_>> {
-        let mut c = Cursor::new(item);
+    pub fn vm<'a>(c: &mut Cursor<'a>) -> Read<VirtualMachineView<'a>> {
         let mut vm = VirtualMachineView::default();
         c.object(|key, c| {
             match key {
@@ -310,11 +310,21 @@ mod listed {
 }
 
 impl<'a> VirtualMachineView<'a> {
-    /// Reads one listed VM: in one pass when its strings are plain (the usual case), else
-    /// with serde. `None` when serde cannot read it either.
+    /// Reads the listed VM at the cursor and moves past it: in the same pass when its strings
+    /// are plain (the usual case), else with serde. `Ok(None)` when serde cannot read it
+    /// either; `Err` only when the list itself is broken.
+    pub fn read_listed(c: &mut Cursor<'a>) -> Result<Option<VirtualMachineView<'a>>, ScanError> {
+        let start = c.position();
+        if let Ok(vm) = listed::vm(c) {
+            return Ok(Some(vm));
+        }
+        c.seek(start);
+        c.skip()?;
+        Ok(serde_json::from_slice(c.since(start)).ok())
+    }
+
+    /// Reads one listed VM given alone (see `read_listed`).
     pub fn from_listed(item: &'a [u8]) -> Option<VirtualMachineView<'a>> {
-        listed::vm(item)
-            .ok()
-            .or_else(|| serde_json::from_slice(item).ok())
+        Self::read_listed(&mut Cursor::new(item)).ok().flatten()
     }
 }
