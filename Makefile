@@ -63,11 +63,13 @@ $(BENCH_GUESTS): bench-guests/src/lib.rs bench-guests/Cargo.toml Cargo.lock
 	rustup target add wasm32-wasip1
 	cargo build --locked --target wasm32-wasip1 --release -p bench-guests
 
-# Cost per admission at cluster scale (README, Performance), then the allocator alone.
+# Cost per admission at cluster scale (README, Performance), the allocator alone, and the
+# residual race between simultaneous admissions (README, Limitations).
 .PHONY: bench
 bench: policy.wasm $(BENCH_GUESTS) $(TEST_HOST)
 	$(TEST_HOST) bench --policy policy.wasm --baselines $(BENCH_GUESTS)
 	cargo bench --locked --bench allocator
+	cargo bench --locked --bench race
 
 .PHONY: demo
 demo: setup $(E2E_POLICY) $(TEST_HOST)

@@ -1,0 +1,89 @@
+//! The residual race, measured (issue 7, part 4): K admissions that all see the same snapshot
+//! of the cluster (none sees the others' results), each allocating one MAC. How often do two of
+//! them get the same MAC? Beside the policy's hash-start walk, a cursor from the range start (a
+//! naive stateless port of Kubemacpool), which hands every one of them the same address.
+//!
+//! `cargo bench --bench race` prints the table the README's Limitations section quotes.
+
+use kubemacpool_policy::allocator::{UsedSet, allocate, allocation_hash};
+use kubemacpool_policy::mac::Mac;
+use kubemacpool_policy::pool::Pool;
+
+const BASE: u64 = 0x0200_0000_0000;
+
+/// Deterministic pseudo-random numbers (SplitMix64), so every run simulates the same clusters.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// A used set with `share` of the pool taken at random. A pool too large to hold that many
+/// addresses in memory gets the share on its first 2^24 addresses only; the rest is free, so
+/// such rows show a nearly empty pool (the formula covers the full one).
+fn snapshot(bits: u32, share: f64, rng: &mut Rng) -> (Pool, UsedSet, u64) {
+    let size = 1u64 << bits;
+    let pool = Pool::new(Mac::from_u64(BASE), Mac::from_u64(BASE + size - 1), &[]);
+    let window = size.min(1 << 24);
+    let used: UsedSet = (0..window)
+        .filter(|_| (rng.next() % 1_000_000) < (share * 1_000_000.0) as u64)
+        .map(|o| Mac::from_u64(BASE + o))
+        .collect();
+    let free = size - used.len() as u64;
+    (pool, used, free)
+}
+
+fn main() {
+    // Criterion passes --bench; nothing else to parse.
+    let trials = 400;
+    let mut rng = Rng(42);
+    println!(
+        "| pool | used | free addresses | K | trials | hash walk: trials with a collision | cursor: trials with a collision | theory (hash): 1 - exp(-(K(K-1)/2)(1+u)/F) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for bits in [16u32, 24, 40] {
+        for share in [0.0, 0.5, 0.9] {
+            let (pool, used, free) = snapshot(bits, share, &mut rng);
+            for k in [2u64, 10, 100] {
+                let mut hash_collisions = 0;
+                let mut cursor_collisions = 0;
+                for trial in 0..trials {
+                    let mut macs: Vec<Mac> = (0..k)
+                        .filter_map(|i| {
+                            let name = format!("pod-{trial}-{i}");
+                            let start = allocation_hash(&["", "Pod", "default", &name, "net1"]);
+                            allocate(&pool, &used, start)
+                        })
+                        .collect();
+                    macs.sort_unstable();
+                    if macs.windows(2).any(|w| w[0] == w[1]) {
+                        hash_collisions += 1;
+                    }
+                    // The cursor starts every admission at the range start: all K get one MAC.
+                    let cursor: Vec<Mac> =
+                        (0..k).filter_map(|_| allocate(&pool, &used, 0)).collect();
+                    if cursor.windows(2).any(|w| w[0] == w[1]) {
+                        cursor_collisions += 1;
+                    }
+                }
+                // A free address preceded by a run of r used ones is reached from r + 1 starts,
+                // so with used share u a pair collides with probability about (1 + u) / F.
+                let pairs = (k * (k - 1) / 2) as f64;
+                let theory = 1.0 - (-pairs * (1.0 + share) / free as f64).exp();
+                println!(
+                    "| 2^{bits} | {:.0}% | {free} | {k} | {trials} | {hash_collisions} ({:.2}%) | {cursor_collisions} ({:.0}%) | {:.4}% |",
+                    share * 100.0,
+                    100.0 * hash_collisions as f64 / trials as f64,
+                    100.0 * cursor_collisions as f64 / trials as f64,
+                    100.0 * theory,
+                );
+            }
+        }
+    }
+}
