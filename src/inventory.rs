@@ -159,13 +159,6 @@ impl Inventory {
         Ok(inventory)
     }
 
-    /// An inventory from explicit holders, for tests and tools.
-    pub fn from_holders(mut holders: Vec<(Mac, Owner)>) -> Inventory {
-        holders.sort_unstable();
-        holders.dedup();
-        Inventory { holders }
-    }
-
     pub fn macs(&self) -> impl Iterator<Item = Mac> + '_ {
         self.holders.iter().map(|(mac, _)| *mac)
     }

@@ -146,50 +146,16 @@ impl<'a> Scanner<'a> {
             _ => self.fail(expected),
         }
     }
-
-    fn items(&mut self, visit: &mut impl FnMut(Range<usize>)) -> Result<(), ScanError> {
-        if self.peek() == Some(b'n') {
-            return self.skip_value();
-        }
-        self.expect(b'[', "the items array")?;
-        if self.peek() == Some(b']') {
-            self.at += 1;
-            return Ok(());
-        }
-        loop {
-            self.skip_blanks();
-            let start = self.at;
-            self.skip_value()?;
-            visit(start..self.at);
-            if !self.next_or_close(b']', "`,` or `]` after an item")? {
-                return Ok(());
-            }
-        }
-    }
 }
 
 /// Calls `visit` with the byte range of every element of the top-level `items` array.
 pub fn list_items(payload: &[u8], mut visit: impl FnMut(Range<usize>)) -> Result<(), ScanError> {
-    let mut scanner = Scanner {
-        bytes: payload,
-        at: 0,
-    };
-    scanner.expect(b'{', "a JSON object")?;
-    if scanner.peek() == Some(b'}') {
-        return Ok(());
-    }
-    loop {
-        let is_items = scanner.string()? == b"items";
-        scanner.expect(b':', "`:` after a key")?;
-        if is_items {
-            scanner.items(&mut visit)?;
-        } else {
-            scanner.skip_value()?;
-        }
-        if !scanner.next_or_close(b'}', "`,` or `}` in the List")? {
-            return Ok(());
-        }
-    }
+    list_items_with(payload, |cursor| {
+        let start = cursor.next_value_at();
+        cursor.skip()?;
+        visit(start..cursor.position());
+        Ok(())
+    })
 }
 
 /// A pull reader over one JSON value, for code that needs a few members deep inside an
@@ -207,6 +173,12 @@ impl<'a> Cursor<'a> {
 
     /// Where the cursor is, to come back to with `seek`.
     pub fn position(&self) -> usize {
+        self.scanner.at
+    }
+
+    /// Where the next value starts, blanks before it skipped.
+    pub fn next_value_at(&mut self) -> usize {
+        self.scanner.skip_blanks();
         self.scanner.at
     }
 
