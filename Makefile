@@ -39,16 +39,21 @@ $(TEST_HOST): $(TEST_HOST_FILES) Cargo.lock
 .PHONY: fmt-check
 fmt-check:
 	cargo fmt --all -- --check
+	cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 .PHONY: lint
 lint:
 	cargo clippy --locked --workspace --all-targets -- -D warnings
+	cargo clippy --locked --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
+# The fuzz crate's tests replay every seed and every saved crash (fuzz/regressions/) through
+# the targets' checks, without libFuzzer.
 # The test host's tests share the `host` profile with its binary, so wasmtime is built once.
 .PHONY: unit-tests
 unit-tests:
 	cargo test --locked -p kubemacpool-policy
 	cargo test --locked --profile host -p test-host
+	cargo test --locked --manifest-path fuzz/Cargo.toml
 
 .PHONY: e2e-tests
 e2e-tests: setup $(E2E_POLICY) $(TEST_HOST)
@@ -70,6 +75,12 @@ bench: policy.wasm $(BENCH_GUESTS) $(TEST_HOST)
 	$(TEST_HOST) bench --policy policy.wasm --baselines $(BENCH_GUESTS)
 	cargo bench --locked --bench allocator
 	cargo bench --locked --bench race
+
+# Every cargo-fuzz target for FUZZ_SECONDS each, with a summary of executions and crashes.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
 
 .PHONY: demo
 demo: setup $(E2E_POLICY) $(TEST_HOST)

@@ -1,0 +1,136 @@
+//! The fuzz targets' bodies, one function per target, so that `cargo test` can replay the
+//! seeds and every regression input without libFuzzer (tests/replay.rs); the binaries in
+//! fuzz_targets/ only hand libFuzzer's input to them.
+
+mod admission;
+mod cluster;
+
+pub use admission::{Target, admit, payload};
+pub use cluster::{StaticCluster, sample_cluster};
+
+use kubemacpool_policy::allocator::{UsedSet, allocate, allocation_hash};
+use kubemacpool_policy::inventory::Inventory;
+use kubemacpool_policy::mac::Mac;
+use kubemacpool_policy::multus::{Selection, held_macs, is_short_form};
+use kubemacpool_policy::pool::MacRange;
+use kubemacpool_policy::settings::{InventoryMode, RawSettings, validate_settings_payload};
+use kubemacpool_policy::virtual_machine::interfaces::VirtualMachineView;
+
+/// The MAC and range parsers: any text either parses to an address that round-trips through
+/// its normal form, or is refused with a message that quotes it.
+pub fn mac(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match Mac::parse(text) {
+        Ok(mac) => {
+            let normal = mac.to_string();
+            assert_eq!(normal.len(), 17);
+            assert_eq!(normal, normal.to_lowercase());
+            assert_eq!(Mac::parse(&normal), Ok(mac));
+            assert_eq!(
+                Mac::parse(&normal.replace(':', "-").to_uppercase()),
+                Ok(mac)
+            );
+            assert!(mac.to_u64() < 1 << 48);
+        }
+        Err(e) => assert!(e.to_string().contains(text), "{e}"),
+    }
+    if let Ok(range) = MacRange::parse(text) {
+        assert!(range.first <= range.last, "{text}");
+    }
+}
+
+/// The Multus network-selection parser and writer: what parses can be given MACs and written
+/// back, and what is written parses again to the same selection.
+pub fn multus(data: &[u8]) {
+    let Ok(value) = std::str::from_utf8(data) else {
+        return;
+    };
+    // The inventory's reader of other pods' annotations never fails, whatever the text.
+    let held = held_macs(value).count();
+    let short_form = is_short_form(value);
+    match Selection::parse(value) {
+        Ok(mut selection) => {
+            if short_form {
+                assert_eq!(held, 0, "a short form holds no MACs");
+            }
+            for index in 0..selection.len() {
+                let _ = selection.hash_name(index);
+                if selection.mac(index).is_none() {
+                    selection.set_mac(index, Mac::from_u64(0x0200_0000_0000 + index as u64));
+                }
+            }
+            let written = selection.to_annotation();
+            let again = Selection::parse(&written).expect("the written annotation parses");
+            assert_eq!(again, selection);
+            assert!(!is_short_form(&written));
+        }
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+}
+
+/// Settings: `validate_settings` answers every payload, agrees with the typed parser, and a
+/// valid pool hands out only its own unicast addresses.
+pub fn settings(data: &[u8]) {
+    let response = validate_settings_payload(data);
+    match RawSettings::from_json(data).and_then(|raw| raw.parse()) {
+        Ok(settings) => {
+            assert!(response.valid, "{:?}", response.message);
+            let pool = &settings.pool;
+            let span = settings.range_end.to_u64() - settings.range_start.to_u64() + 1;
+            assert!(pool.size() <= span);
+            let start = allocation_hash(&[&settings.seed, "Pod", "prod", "p", "net"]);
+            match allocate(pool, &UsedSet::new(), start) {
+                Some(mac) => {
+                    assert!(pool.contains(mac) && !mac.is_multicast());
+                    assert!(settings.range_start <= mac && mac <= settings.range_end);
+                    assert!(
+                        !settings
+                            .excluded
+                            .iter()
+                            .any(|r| r.first <= mac && mac <= r.last)
+                    );
+                }
+                None => assert!(pool.is_empty()),
+            }
+        }
+        Err(e) => {
+            assert!(!response.valid);
+            assert_eq!(response.message, Some(e.to_string()));
+        }
+    }
+}
+
+type VmSummary = (String, String, bool, Vec<(String, Option<String>, bool)>);
+
+fn summary(vm: &VirtualMachineView<'_>) -> VmSummary {
+    (
+        vm.metadata.name.to_string(),
+        vm.metadata.namespace.to_string(),
+        vm.metadata.deletion_timestamp.is_some(),
+        vm.nics()
+            .iter()
+            .map(|n| (n.name.to_string(), n.mac.map(str::to_string), n.eligible))
+            .collect(),
+    )
+}
+
+/// The inventory readers: any bytes as the host's VM and Pod lists are read or refused with
+/// an error, never a panic; and a VM read by the one-pass cursor is the VM serde reads.
+pub fn inventory(data: &[u8]) {
+    let cluster = StaticCluster {
+        vms: data.to_vec(),
+        pods: data.to_vec(),
+    };
+    for mode in [InventoryMode::All, InventoryMode::Tracked] {
+        if let Err(e) = Inventory::load(&cluster, mode) {
+            assert!(!e.to_string().is_empty());
+        }
+    }
+    if serde_json::from_slice::<serde_json::Value>(data).is_ok() {
+        let by_serde = serde_json::from_slice::<VirtualMachineView>(data).ok();
+        let listed = VirtualMachineView::from_listed(data);
+        assert_eq!(listed.as_ref().map(summary), by_serde.as_ref().map(summary));
+    }
+}
