@@ -108,11 +108,7 @@ impl<'a> Allocation<'a> {
         if self.settings.duplicate_macs == DuplicateMacs::Allow {
             return Ok(());
         }
-        let owners: Vec<Owner> = self
-            .inventory
-            .other_holders(mac, &self.subject.identity)
-            .cloned()
-            .collect();
+        let owners = self.inventory.other_holders(mac, &self.subject.identity);
         if owners.is_empty() {
             return Ok(());
         }

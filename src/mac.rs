@@ -54,6 +54,11 @@ impl Mac {
             input: input.to_string(),
         })
     }
+
+    /// `parse` on raw bytes, for the inventory, which only needs to know whether a MAC is held.
+    pub fn from_ascii(bytes: &[u8]) -> Option<Mac> {
+        parse_48(bytes)
+    }
 }
 
 fn hex_digit(b: u8) -> Option<u64> {

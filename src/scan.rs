@@ -1,7 +1,9 @@
 //! A structural scan of a Kubernetes List: the byte range of every element of its `items`,
-//! found without parsing them. In a large cluster almost no Pod carries a Multus annotation;
-//! finding each item's extent and searching it for the annotation key costs less than parsing
-//! it, so only the items that can matter are parsed (with serde, which validates them).
+//! found without parsing them, and a pull `Cursor` that steps through a value reading only the
+//! members asked for. The inventory reads every object of the cluster on every admission: in
+//! a large cluster almost no Pod carries a Multus annotation, so finding each item's extent and
+//! searching it for the annotation key costs less than parsing it; and the few members that
+//! matter in a VM are read in the same pass that finds it (inventory/vm.rs).
 //!
 //! The scan trusts the payload's structure (it comes from the Kubewarden host, which serialises
 //! it), tracking only strings, escapes and bracket depth; it never panics and never loops:
@@ -25,9 +27,41 @@ impl fmt::Display for ScanError {
 
 impl std::error::Error for ScanError {}
 
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The high bit of every byte of `word` that is zero (and possibly of bytes above one that
+/// is: only the lowest flagged byte is exact, which is the one used).
+fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(ONES) & !word & HIGHS
+}
+
+/// The position of the first `"` or `\` at or after `from`. JSON strings in Kubernetes
+/// objects are short (names, keys, MACs): eight bytes at a time in a register beats a call
+/// into a vectorised search, whose set-up costs more than such a string.
+fn find_quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let found = zero_bytes(word ^ (ONES * u64::from(b'"')))
+            | zero_bytes(word ^ (ONES * u64::from(b'\\')));
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    bytes
+        .get(at..)?
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|i| at + i)
+}
+
 struct Scanner<'a> {
     bytes: &'a [u8],
     at: usize,
+    /// The last string skipped had a backslash escape.
+    escaped: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -60,14 +94,18 @@ impl<'a> Scanner<'a> {
 
     /// From just after an opening quote to just after the closing one.
     fn skip_string(&mut self) -> Result<(), ScanError> {
+        self.escaped = false;
         loop {
-            match memchr::memchr2(b'"', b'\\', &self.bytes[self.at..]) {
-                Some(found) if self.bytes[self.at + found] == b'"' => {
-                    self.at += found + 1;
+            match find_quote_or_backslash(self.bytes, self.at) {
+                Some(found) if self.bytes[found] == b'"' => {
+                    self.at = found + 1;
                     return Ok(());
                 }
                 // A backslash escapes the next byte, which may be a quote.
-                Some(found) => self.at += found + 2,
+                Some(found) => {
+                    self.escaped = true;
+                    self.at = found + 2;
+                }
                 None => {
                     self.at = self.bytes.len();
                     return self.fail("the end of a string");
@@ -167,7 +205,11 @@ pub struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
         Cursor {
-            scanner: Scanner { bytes, at: 0 },
+            scanner: Scanner {
+                bytes,
+                at: 0,
+                escaped: false,
+            },
         }
     }
 
@@ -228,17 +270,24 @@ impl<'a> Cursor<'a> {
         Ok(true)
     }
 
-    /// The next value, a string without escapes, or `null` (as `""`); anything else is
-    /// `unsupported`.
-    pub fn plain_str(&mut self) -> Result<&'a str, ScanError> {
+    /// The next value's raw bytes when it is a string without escapes, `b""` for `null`;
+    /// anything else is `unsupported`. The bytes are not checked to be UTF-8: the host's
+    /// JSON writers only emit UTF-8, and the inventory compares bytes.
+    pub fn plain_bytes(&mut self) -> Result<&'a [u8], ScanError> {
         if self.null()? {
-            return Ok("");
+            return Ok(b"");
         }
         let raw = self.scanner.string()?;
-        if raw.contains(&b'\\') {
+        if self.scanner.escaped {
             return Err(self.unsupported());
         }
-        std::str::from_utf8(raw).map_err(|_| self.unsupported())
+        Ok(raw)
+    }
+
+    /// Whether the last string read had escapes: in an `object` member callback, before its
+    /// value is read, whether the key had them (an escaped key may spell a known one).
+    pub fn escaped(&self) -> bool {
+        self.scanner.escaped
     }
 
     /// Reads an object: `member` gets each key (raw) and must consume its value.

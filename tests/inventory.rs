@@ -125,6 +125,7 @@ fn holders_are_sorted_by_kind_namespace_and_name_whatever_the_listing_order() {
     );
     let owners: Vec<String> = inventory
         .other_holders(Mac::parse("02:00:00:00:00:01").unwrap(), &NOBODY)
+        .iter()
         .map(|o| o.to_string())
         .collect();
     assert_eq!(owners, ["Pod a/y", "Pod b/a", "Pod b/z"]);
@@ -158,6 +159,7 @@ fn a_vm_and_its_launcher_pods_are_one_owner() {
     };
     let others: Vec<String> = inventory
         .other_holders(Mac::parse("02:00:00:00:00:01").unwrap(), &me)
+        .iter()
         .map(|o| o.to_string())
         .collect();
     assert_eq!(others, ["Pod other/virt-launcher-db-x"]);

@@ -10,9 +10,12 @@ pub use cluster::{StaticCluster, sample_cluster};
 
 use kubemacpool_policy::allocator::{UsedSet, allocate, allocation_hash};
 use kubemacpool_policy::inventory::Inventory;
+use kubemacpool_policy::inventory::pod::{self, PodView};
+use kubemacpool_policy::inventory::vm::VmReader;
 use kubemacpool_policy::mac::Mac;
 use kubemacpool_policy::multus::{Selection, held_macs, is_short_form};
 use kubemacpool_policy::pool::MacRange;
+use kubemacpool_policy::scan::Cursor;
 use kubemacpool_policy::settings::{InventoryMode, RawSettings, validate_settings_payload};
 use kubemacpool_policy::virtual_machine::interfaces::VirtualMachineView;
 
@@ -102,22 +105,27 @@ pub fn settings(data: &[u8]) {
     }
 }
 
-type VmSummary = (String, String, bool, Vec<(String, Option<String>, bool)>);
+/// The MACs serde's view of a VM holds; `None` when serde cannot read it.
+fn held_by_serde(data: &[u8]) -> Option<Vec<Mac>> {
+    let vm = serde_json::from_slice::<VirtualMachineView>(data).ok()?;
+    Some(match vm.metadata.deletion_timestamp {
+        Some(_) => Vec::new(),
+        None => vm.held_macs().collect(),
+    })
+}
 
-fn summary(vm: &VirtualMachineView<'_>) -> VmSummary {
-    (
-        vm.metadata.name.to_string(),
-        vm.metadata.namespace.to_string(),
-        vm.metadata.deletion_timestamp.is_some(),
-        vm.nics()
-            .iter()
-            .map(|n| (n.name.to_string(), n.mac.map(str::to_string), n.eligible))
-            .collect(),
-    )
+/// The MACs serde's view of a listed pod holds; `None` when serde cannot read it.
+fn pod_held_by_serde(data: &[u8]) -> Option<Vec<Mac>> {
+    let pod = serde_json::from_slice::<PodView>(data).ok()?;
+    Some(match &pod.metadata.annotations.networks {
+        Some(networks) => held_macs(networks).collect(),
+        None => Vec::new(),
+    })
 }
 
 /// The inventory readers: any bytes as the host's VM and Pod lists are read or refused with
-/// an error, never a panic; and a VM read by the one-pass cursor is the VM serde reads.
+/// an error, never a panic; and the one-pass VM and Pod readers find the MACs serde's views
+/// hold.
 pub fn inventory(data: &[u8]) {
     let cluster = StaticCluster {
         vms: data.to_vec(),
@@ -129,8 +137,24 @@ pub fn inventory(data: &[u8]) {
         }
     }
     if serde_json::from_slice::<serde_json::Value>(data).is_ok() {
-        let by_serde = serde_json::from_slice::<VirtualMachineView>(data).ok();
-        let listed = VirtualMachineView::from_listed(data);
-        assert_eq!(listed.as_ref().map(summary), by_serde.as_ref().map(summary));
+        let expected = held_by_serde(data);
+        let mut reader = VmReader::default();
+        if reader.read(&mut Cursor::new(data)).is_ok() {
+            assert_eq!(Some(reader.macs().collect::<Vec<_>>()), expected);
+        }
+        let mut listed = Vec::new();
+        let read = reader.read_listed(&mut Cursor::new(data), |mac| listed.push(mac));
+        assert!(read.is_ok());
+        assert_eq!(listed, expected.unwrap_or_default());
+
+        let expected = pod_held_by_serde(data);
+        if let Ok(networks) = pod::read(&mut Cursor::new(data)) {
+            let read: Vec<Mac> = networks.iter().flat_map(|n| held_macs(n)).collect();
+            assert_eq!(Some(read), expected);
+        }
+        let mut listed = Vec::new();
+        let read = pod::read_listed(&mut Cursor::new(data), &mut |mac| listed.push(mac));
+        assert!(read.is_ok());
+        assert_eq!(listed, expected.unwrap_or_default());
     }
 }
