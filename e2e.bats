@@ -15,13 +15,23 @@ UPDATE_WRAPPER='Failed to update virtual machine allocation error: '
 FOUR_POOL='{"rangeStart":"02:00:00:00:00:10","rangeEnd":"02:00:00:00:00:40","excludedMacs":["02:00:00:00:00:11-02:00:00:00:00:1f","02:00:00:00:00:21-02:00:00:00:00:2f","02:00:00:00:00:31-02:00:00:00:00:3f"]}'
 TWO_POOL='{"rangeStart":"02:00:00:00:00:10","rangeEnd":"02:00:00:00:00:20","excludedMacs":["02:00:00:00:00:11-02:00:00:00:00:1f"]}'
 
-# evaluate REQUEST SESSION [SETTINGS_JSON]
+# The bad-input matrix's fixtures (about 70 MB) are made once per run, not committed.
+setup_file() {
+  BAD="$BATS_FILE_TMPDIR/bad-input"
+  export BAD
+  python3 scripts/gen-bad-input.py "$BAD"
+}
+
+# evaluate REQUEST SESSION [SETTINGS_JSON]: files under test_data/ unless given as paths.
 evaluate() {
+  local request="$1" session="$2"
+  [[ $request == */* ]] || request="test_data/$request"
+  [[ $session == */* ]] || session="test_data/$session"
   run --separate-stderr "$KWCTL" run \
-    --request-path "test_data/$1" \
+    --request-path "$request" \
     --settings-json "${3:-{\}}" \
     --allow-context-aware \
-    --replay-host-capabilities-interactions "test_data/$2" \
+    --replay-host-capabilities-interactions "$session" \
     "$POLICY"
   if [ "$status" -ne 0 ]; then
     echo "exit $status; stderr: $stderr" >&2
@@ -448,4 +458,74 @@ warnings_are() { response ".warnings == $1"; }
   [ "$status" -eq 0 ]
   response '.allowed == false'
   response '.status.message | contains("cannot build the MAC inventory: host call list_resources_all kubevirt.io/v1 VirtualMachine failed")'
+}
+
+# --- Bad input (issue 7): a clear message or a correct answer, never a crash ------------------
+# Fixtures: scripts/gen-bad-input.py, run by setup_file into $BAD.
+
+@test "bad input: malformed JSON in the annotation is rejected with the parser's position" {
+  evaluate "$BAD/pod-malformed-json.json" "$BAD/session-none.yml"
+  rejected_with 'parsePodNetworkAnnotation: failed to parse pod Network Attachment Selection Annotation JSON format: trailing comma at line 1 column 14'
+}
+
+@test "bad input: a non-string network name is rejected, naming the element" {
+  evaluate "$BAD/pod-non-string-name.json" "$BAD/session-none.yml"
+  response '.allowed == false'
+  response '.status.message | endswith("element 0: \"name\" must be a string")'
+}
+
+@test "bad input: a 10 MB annotation is kept byte for byte and gets a MAC" {
+  evaluate "$BAD/pod-10mb-annotation.json" "$BAD/session-empty.yml"
+  patch_is '.[] | select(.path == "/metadata/annotations/k8s.v1.cni.cncf.io~1networks") | .value | fromjson
+    | (.[0].blob | length) == 10485760 and (.[0].mac | test("^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"))'
+}
+
+@test "bad input: 10,000 networks in one pod get 10,000 distinct MACs" {
+  evaluate "$BAD/pod-10000-networks.json" "$BAD/session-empty.yml"
+  patch_is '.[] | select(.path == "/metadata/annotations/k8s.v1.cni.cncf.io~1networks") | .value | fromjson
+    | length == 10000 and ([.[].mac] | unique | length) == 10000'
+}
+
+@test "bad input: 1,000 interfaces in one VM get 1,000 distinct MACs" {
+  evaluate "$BAD/vm-1000-interfaces.json" "$BAD/session-empty.yml"
+  patch_is '[.[] | select(.path | endswith("/macAddress")) | .value] | length == 1000 and (unique | length) == 1000'
+}
+
+@test "bad input: non-ASCII and control characters are kept exactly" {
+  evaluate "$BAD/pod-odd-characters.json" "$BAD/session-empty.yml"
+  patch_is '.[] | select(.path == "/metadata/annotations/k8s.v1.cni.cncf.io~1networks") | .value | fromjson
+    | .[0].name == "blüe\u0007net" and .[0].interface == "éth1" and .[0].x == "\u0000" and (.[0].mac | length) == 17'
+  evaluate "$BAD/pod-odd-short-form.json" "$BAD/session-empty.yml"
+  patch_is '.[] | select(.path == "/metadata/annotations/k8s.v1.cni.cncf.io~1networks") | .value | fromjson
+    | map(.name) == ["blüe", "a\u0007b"] and .[0].interface == "éth1"'
+}
+
+@test "bad input: MACs with wrong lengths and separators are rejected, quoting them" {
+  local bad_macs bad_mac_index bad
+  mapfile -t bad_macs <"$BAD/bad-macs.txt"
+  [ "${#bad_macs[@]}" -eq 6 ]
+  # bats' `run` sets a global `i`, so the loop counts with another name.
+  for bad_mac_index in "${!bad_macs[@]}"; do
+    bad=${bad_macs[$bad_mac_index]}
+    evaluate "$BAD/vm-bad-mac-$bad_mac_index.json" "$BAD/session-none.yml"
+    rejected_with "${CREATE_WRAPPER}invalid MAC address format for interface a: $bad: address $bad: invalid MAC address"
+  done
+}
+
+@test "bad input: inventory items with missing or wrong-typed fields are skipped, the sound ones still count" {
+  # Pool .10 .20 .30: .10 and .20 are held by sound items; broken items naming .30 hold nothing.
+  evaluate "$BAD/vm-three-pool.json" "$BAD/session-broken-items.yml" \
+    '{"rangeStart":"02:00:00:00:00:10","rangeEnd":"02:00:00:00:00:30","excludedMacs":["02:00:00:00:00:11-02:00:00:00:00:1f","02:00:00:00:00:21-02:00:00:00:00:2f"]}'
+  patch_is '.[] | select(.path | endswith("/macAddress")) | .value == "02:00:00:00:00:30"'
+}
+
+@test "bad input: a host error on the Pod list fails a pod closed, naming the call" {
+  evaluate pod-one-network.json session-pod-list-error.yml
+  response '.allowed == false'
+  response '.status.message | startswith("cannot build the MAC inventory: host call list_resources_all v1 Pod failed: ")'
+}
+
+@test "bad input: 1,000,000 used MACs in a 2^20 pool: the one free address is found" {
+  evaluate "$BAD/vm-three-pool.json" "$BAD/session-million.yml" "$(cat "$BAD/million-settings.json")"
+  patch_is ".[] | select(.path | endswith(\"/macAddress\")) | .value == \"$(cat "$BAD/million-free.txt")\""
 }
