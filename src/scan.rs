@@ -39,6 +39,7 @@ fn zero_bytes(word: u64) -> u64 {
 /// The position of the first `"` or `\` at or after `from`. JSON strings in Kubernetes
 /// objects are short (names, keys, MACs): eight bytes at a time in a register beats a call
 /// into a vectorised search, whose set-up costs more than such a string.
+#[inline]
 fn find_quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
     while let Some(chunk) = bytes.get(at..at + 8) {
@@ -93,6 +94,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// From just after an opening quote to just after the closing one.
+    #[inline]
     fn skip_string(&mut self) -> Result<(), ScanError> {
         self.escaped = false;
         loop {
