@@ -197,6 +197,33 @@ fn patch_paths(original: &Value, response: &ValidationResponse) -> Vec<String> {
     }
 }
 
+/// An allocated MAC: normal form, in the pool, not used, and not already handed out.
+fn check_allocated(
+    got: &str,
+    pool: &PoolModel,
+    used: &BTreeSet<u64>,
+    allocated: &mut BTreeSet<u64>,
+) {
+    let mac = parse(got);
+    assert_eq!(
+        got,
+        normal(mac),
+        "allocated MACs are written in normal form"
+    );
+    assert!(pool.contains(mac), "{got} is outside the pool");
+    assert!(!used.contains(&mac), "{got} is already used");
+    assert!(allocated.insert(mac), "{got} handed out twice");
+}
+
+/// `warn` names every requested MAC another object holds; the other modes never warn.
+fn check_warnings(mode: &str, requested_in_use: bool, response: ValidationResponse) {
+    let warnings = response.warnings.unwrap_or_default();
+    match mode {
+        "warn" => assert_eq!(requested_in_use, !warnings.is_empty(), "{warnings:?}"),
+        _ => assert!(warnings.is_empty(), "{warnings:?}"),
+    }
+}
+
 fn assert_tracking_label(original: &Value, mutated: &Value, path: &str) {
     if original["metadata"]["labels"].is_object() {
         assert_eq!(path, "/metadata/labels/kubemacpool.io~1tracked");
@@ -443,16 +470,7 @@ fn check_vm_case(case: VmCase) {
             Expect::Exactly(mac) => assert_eq!(got, Some(mac.as_str()), "interface {index}"),
             Expect::Nothing => assert_eq!(got, None, "interface {index}"),
             Expect::Allocated => {
-                let got = got.expect("an allocated MAC");
-                let mac = parse(got);
-                assert_eq!(
-                    got,
-                    normal(mac),
-                    "allocated MACs are written in normal form"
-                );
-                assert!(pool.contains(mac), "{got} is outside the pool");
-                assert!(!used.contains(&mac), "{got} is already used");
-                assert!(allocated.insert(mac), "{got} handed out twice");
+                check_allocated(got.expect("an allocated MAC"), &pool, &used, &mut allocated)
             }
         }
     }
@@ -472,11 +490,7 @@ fn check_vm_case(case: VmCase) {
         assert_eq!(result["metadata"]["labels"][TRACKED], json!("true"));
     }
 
-    let warnings = response.warnings.unwrap_or_default();
-    match mode {
-        "warn" => assert_eq!(requested_in_use, !warnings.is_empty(), "{warnings:?}"),
-        _ => assert!(warnings.is_empty(), "{warnings:?}"),
-    }
+    check_warnings(mode, requested_in_use, response);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -628,17 +642,14 @@ fn check_pod_case(case: PodCase) {
             .filter(|m| !m.is_empty())
         {
             Some(given) => assert_eq!(mac.as_ref().and_then(Value::as_str), Some(given)),
-            None => {
-                let got = mac
-                    .as_ref()
+            None => check_allocated(
+                mac.as_ref()
                     .and_then(Value::as_str)
-                    .expect("an allocated mac");
-                let value = parse(got);
-                assert_eq!(got, normal(value));
-                assert!(pool.contains(value), "{got} is outside the pool");
-                assert!(!used.contains(&value), "{got} is already used");
-                assert!(allocated.insert(value), "{got} handed out twice");
-            }
+                    .expect("an allocated mac"),
+                &pool,
+                &used,
+                &mut allocated,
+            ),
         }
     }
 
@@ -652,11 +663,7 @@ fn check_pod_case(case: PodCase) {
     if !elements.is_empty() && response.mutated_object.is_some() {
         assert_eq!(result["metadata"]["labels"][TRACKED], json!("true"));
     }
-    let warnings = response.warnings.unwrap_or_default();
-    match mode {
-        "warn" => assert_eq!(requested_in_use, !warnings.is_empty(), "{warnings:?}"),
-        _ => assert!(warnings.is_empty(), "{warnings:?}"),
-    }
+    check_warnings(mode, requested_in_use, response);
 }
 
 proptest! {
