@@ -286,6 +286,12 @@ impl<'a> Cursor<'a> {
         Ok(raw)
     }
 
+    /// Consumes the next value, which must be a string (escapes allowed); its raw token is
+    /// then `since` where it started.
+    pub fn string(&mut self) -> Result<(), ScanError> {
+        self.scanner.string().map(drop)
+    }
+
     /// Whether the last string read had escapes: in an `object` member callback, before its
     /// value is read, whether the key had them (an escaped key may spell a known one).
     pub fn escaped(&self) -> bool {

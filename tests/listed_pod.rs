@@ -21,7 +21,12 @@ fn by_serde(text: &str) -> Option<Vec<Mac>> {
 
 fn by_cursor(text: &str) -> Vec<Mac> {
     let mut macs = Vec::new();
-    pod::read_listed(&mut Cursor::new(text.as_bytes()), &mut |mac| macs.push(mac)).unwrap();
+    pod::read_listed(
+        &mut Cursor::new(text.as_bytes()),
+        &mut Vec::new(),
+        &mut |mac| macs.push(mac),
+    )
+    .unwrap();
     macs
 }
 
@@ -45,6 +50,11 @@ fn networks() -> impl Strategy<Value = Value> {
         Just(json!("[{")),
         Just(Value::Null),
         Just(json!(["02:00:00:00:00:03"])),
+        Just(json!(r#"[{"name":"tab\there","mac":"02:00:00:00:00:04"}]"#)),
+        Just(json!(r#"[{"name":"\u00e9\"q","mac":"02:00:00:00:00:05"}]"#)),
+        Just(json!(
+            "[{\"name\":\"raw\ttab\",\"mac\":\"02:00:00:00:00:06\"}]"
+        )),
     ]
 }
 
@@ -104,8 +114,12 @@ proptest! {
             _ => {}
         }
         let expected = by_serde(&text);
-        if let Ok(networks) = pod::read(&mut Cursor::new(text.as_bytes())) {
-            let read: Vec<Mac> = networks.iter().flat_map(|n| multus::held_macs(n).collect::<Vec<_>>()).collect();
+        if let Ok(token) = pod::read(&mut Cursor::new(text.as_bytes())) {
+            let mut buffer = Vec::new();
+            let read: Vec<Mac> = token
+                .and_then(|token| pod::annotation(token, &mut buffer))
+                .map(|n| multus::held_macs(&n).collect())
+                .unwrap_or_default();
             prop_assert_eq!(Some(read), expected.clone());
         }
         prop_assert_eq!(by_cursor(&text), expected.unwrap_or_default());
@@ -117,9 +131,15 @@ fn a_plain_pod_is_read_in_one_pass() {
     let text = json!({ "metadata": { "name": "p", "namespace": "prod", "annotations": {
         NETWORKS: r#"[{"name":"a","mac":"02:00:00:00:00:01"}]"#, "other": "x" } } })
     .to_string();
-    let networks = pod::read(&mut Cursor::new(text.as_bytes()))
+    let token = pod::read(&mut Cursor::new(text.as_bytes()))
         .unwrap()
         .unwrap();
-    assert_eq!(&*networks, r#"[{"name":"a","mac":"02:00:00:00:00:01"}]"#);
+    let mut buffer = Vec::new();
+    let networks = pod::annotation(token, &mut buffer).unwrap();
+    assert_eq!(networks, r#"[{"name":"a","mac":"02:00:00:00:00:01"}]"#);
+    assert!(
+        matches!(networks, std::borrow::Cow::Borrowed(_)),
+        "unescaped in the buffer, not by serde"
+    );
     assert_eq!(by_cursor(&text), [Mac::parse("02:00:00:00:00:01").unwrap()]);
 }

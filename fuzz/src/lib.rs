@@ -148,12 +148,18 @@ pub fn inventory(data: &[u8]) {
         assert_eq!(listed, expected.unwrap_or_default());
 
         let expected = pod_held_by_serde(data);
-        if let Ok(networks) = pod::read(&mut Cursor::new(data)) {
-            let read: Vec<Mac> = networks.iter().flat_map(|n| held_macs(n)).collect();
+        let mut buffer = Vec::new();
+        if let Ok(token) = pod::read(&mut Cursor::new(data)) {
+            let read: Vec<Mac> = token
+                .and_then(|token| pod::annotation(token, &mut buffer))
+                .map(|n| held_macs(&n).collect())
+                .unwrap_or_default();
             assert_eq!(Some(read), expected);
         }
         let mut listed = Vec::new();
-        let read = pod::read_listed(&mut Cursor::new(data), &mut |mac| listed.push(mac));
+        let read = pod::read_listed(&mut Cursor::new(data), &mut buffer, &mut |mac| {
+            listed.push(mac)
+        });
         assert!(read.is_ok());
         assert_eq!(listed, expected.unwrap_or_default());
     }

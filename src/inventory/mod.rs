@@ -226,16 +226,20 @@ fn add_pods(
 ) -> Result<(), InventoryError> {
     if mode == InventoryMode::Tracked {
         // Tracked pods hold MACs: each is read in the pass that finds it.
-        return add_items(payload, &POD_LIST, Kind::Pod, holders, pod::read_listed);
+        let mut buffer = Vec::new();
+        return add_items(payload, &POD_LIST, Kind::Pod, holders, |c, visit| {
+            pod::read_listed(c, &mut buffer, visit)
+        });
     }
     // Most pods carry no Multus annotation: finding an item's extent and searching it for the
     // key (memchr's SIMD search) costs less than stepping through its members.
+    let mut buffer = Vec::new();
     scan::list_items(payload, |range| {
         let item = &payload[range.clone()];
         if POD_NEEDLE.find(item).is_some() {
             let from = source(Kind::Pod, range);
             // The scan has found the item's end, so reading it cannot fail.
-            let read = pod::read_listed(&mut Cursor::new(item), &mut |mac| {
+            let read = pod::read_listed(&mut Cursor::new(item), &mut buffer, &mut |mac| {
                 holders.push((mac, from));
             });
             debug_assert!(read.is_ok());

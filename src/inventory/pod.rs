@@ -7,6 +7,8 @@
 //! member of an unexpected type, a field given twice) ends the pass with an error, and the
 //! caller reads the item with serde, which decides.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use super::vm::{Seen, plain_key};
@@ -27,10 +29,11 @@ pub struct PodView<'a> {
 /// Calls `visit` with every MAC the listed pod at the cursor holds, and moves past it: read in
 /// this pass when it can be, else with serde. A pod serde cannot read either holds nothing;
 /// `Err` only when the list itself is broken.
-pub fn read_listed(c: &mut Cursor<'_>, visit: &mut dyn FnMut(Mac)) -> Read {
+/// `buffer` is scratch space, reused from one pod to the next.
+pub fn read_listed(c: &mut Cursor<'_>, buffer: &mut Vec<u8>, visit: &mut dyn FnMut(Mac)) -> Read {
     let start = c.next_value_at();
     if let Ok(networks) = read(c) {
-        if let Some(networks) = networks {
+        if let Some(networks) = networks.and_then(|token| annotation(token, buffer)) {
             multus::held_macs(&networks).for_each(&mut *visit);
         }
         return Ok(());
@@ -45,8 +48,45 @@ pub fn read_listed(c: &mut Cursor<'_>, visit: &mut dyn FnMut(Mac)) -> Read {
     Ok(())
 }
 
-/// Reads the pod at the cursor in one pass: the value of its Multus annotation, if any.
-pub fn read<'a>(c: &mut Cursor<'a>) -> Read<Option<Text<'a>>> {
+/// The Multus annotation's text from its raw JSON token (see `read`): `null` is empty; a string
+/// whose only escapes are `\"` (how a JSON list inside a JSON string is written) is unescaped
+/// into `buffer`; any other string is decoded by serde. `None` when it is not a valid string,
+/// which makes serde refuse the whole pod.
+pub fn annotation<'b>(token: &'b [u8], buffer: &'b mut Vec<u8>) -> Option<Cow<'b, str>> {
+    if token == b"null" {
+        return Some(Cow::Borrowed(""));
+    }
+    let inner = token.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    // Control characters must be escaped in JSON: serde decides about those.
+    if !inner.iter().any(|&b| b < 0x20) {
+        buffer.clear();
+        let mut rest = inner;
+        let plain = loop {
+            match memchr::memchr(b'\\', rest) {
+                None => {
+                    buffer.extend_from_slice(rest);
+                    break true;
+                }
+                Some(at) if rest.get(at + 1) == Some(&b'"') => {
+                    buffer.extend_from_slice(&rest[..at]);
+                    buffer.push(b'"');
+                    rest = &rest[at + 2..];
+                }
+                Some(_) => break false,
+            }
+        };
+        if plain {
+            return std::str::from_utf8(buffer).ok().map(Cow::Borrowed);
+        }
+    }
+    serde_json::from_slice::<Text>(token)
+        .ok()
+        .map(|text| text.0)
+}
+
+/// Reads the pod at the cursor in one pass: the raw JSON token (`null` or a string, escapes
+/// as written) of its Multus annotation, if it has one. `annotation` decodes it.
+pub fn read<'a>(c: &mut Cursor<'a>) -> Read<Option<&'a [u8]>> {
     let mut networks = None;
     let mut seen = Seen::default();
     c.object(|key, c| {
@@ -63,7 +103,7 @@ pub fn read<'a>(c: &mut Cursor<'a>) -> Read<Option<Text<'a>>> {
     Ok(networks)
 }
 
-fn metadata<'a>(c: &mut Cursor<'a>) -> Read<Option<Text<'a>>> {
+fn metadata<'a>(c: &mut Cursor<'a>) -> Read<Option<&'a [u8]>> {
     let mut networks = None;
     let mut seen = Seen::default();
     c.object(|key, c| {
@@ -91,7 +131,7 @@ fn metadata<'a>(c: &mut Cursor<'a>) -> Read<Option<Text<'a>>> {
 
 /// The annotations map (or `null`): the last value given for the Multus key, as serde's
 /// visitor keeps it.
-fn annotations<'a>(c: &mut Cursor<'a>) -> Read<Option<Text<'a>>> {
+fn annotations<'a>(c: &mut Cursor<'a>) -> Read<Option<&'a [u8]>> {
     let mut networks = None;
     if c.null()? {
         return Ok(networks);
@@ -101,15 +141,13 @@ fn annotations<'a>(c: &mut Cursor<'a>) -> Read<Option<Text<'a>>> {
         if key != NETWORKS_ANNOTATION.as_bytes() {
             return c.skip();
         }
-        if c.null()? {
-            networks = Some(Text::default());
-            return Ok(());
-        }
-        // The value is JSON inside a JSON string: it always has escapes, so it is decoded.
+        // A string or `null` (serde's view refuses anything else); decoded only if it is the
+        // last one given, and only when the MACs are wanted.
         let start = c.next_value_at();
-        c.skip()?;
-        let text: Text = serde_json::from_slice(c.since(start)).map_err(|_| c.unsupported())?;
-        networks = Some(text);
+        if !c.null()? {
+            c.string()?;
+        }
+        networks = Some(c.since(start));
         Ok(())
     })?;
     Ok(networks)

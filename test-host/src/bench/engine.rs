@@ -27,6 +27,7 @@ struct State {
 pub struct Guest {
     engine: Engine,
     pre: InstancePre<State>,
+    count: bool,
 }
 
 /// What one evaluation cost.
@@ -36,6 +37,9 @@ pub struct Outcome {
     pub bytes_received: usize,
     /// The guest's linear memory at the end of the call.
     pub memory_bytes: usize,
+    /// WebAssembly instructions executed (wasmtime fuel), when the guest was compiled to count
+    /// them: a measure of work that, unlike time, does not depend on what else the machine does.
+    pub instructions: Option<u64>,
 }
 
 fn memory(caller: &mut Caller<'_, State>) -> wasmtime::Result<Memory> {
@@ -165,16 +169,20 @@ fn link(linker: &mut Linker<State>) -> wasmtime::Result<()> {
 }
 
 impl Guest {
-    /// Compiles `wasm` once (what policy-server does at start-up).
-    pub fn compile(wasm: &[u8]) -> Result<Guest> {
-        let engine = Engine::default();
+    /// Compiles `wasm` once (what policy-server does at start-up). With `count`, every
+    /// evaluation also counts the instructions it executes, which slows it down: timings come
+    /// from a guest compiled without.
+    pub fn compile(wasm: &[u8], count: bool) -> Result<Guest> {
+        let mut config = wasmtime::Config::new();
+        config.consume_fuel(count);
+        let engine = Engine::new(&config).map_err(|e| anyhow!("configuring wasmtime: {e}"))?;
         let module = Module::new(&engine, wasm).map_err(|e| anyhow!("compiling the guest: {e}"))?;
         let mut linker = Linker::new(&engine);
         link(&mut linker).map_err(|e| anyhow!("linking the guest: {e}"))?;
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|e| anyhow!("pre-instantiating the guest: {e}"))?;
-        Ok(Guest { engine, pre })
+        Ok(Guest { engine, pre, count })
     }
 
     /// One evaluation on a fresh instance: instantiate, `wapc_init`, call `operation`.
@@ -192,6 +200,11 @@ impl Guest {
             bytes_received: 0,
         };
         let mut store = Store::new(&self.engine, state);
+        if self.count {
+            store
+                .set_fuel(u64::MAX)
+                .map_err(|e| anyhow!("setting fuel: {e}"))?;
+        }
         let instance = self
             .pre
             .instantiate(&mut store)
@@ -212,6 +225,10 @@ impl Guest {
             .get_memory(&mut store, "memory")
             .map(|m| m.data_size(&store))
             .context("no memory export")?;
+        let instructions = match self.count {
+            true => Some(u64::MAX - store.get_fuel().map_err(|e| anyhow!("reading fuel: {e}"))?),
+            false => None,
+        };
         let state = store.into_data();
         if ok != 1 {
             bail!("{operation} failed: {}", state.error.unwrap_or_default());
@@ -220,6 +237,7 @@ impl Guest {
             response: state.response.unwrap_or_default(),
             bytes_received: state.bytes_received,
             memory_bytes,
+            instructions,
         })
     }
 }

@@ -133,14 +133,23 @@ fn mib(bytes: usize) -> String {
     format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
 }
 
+/// Wasm instructions of one evaluation by a counting guest.
+fn instructions(outcome: Result<Outcome>) -> Result<u64> {
+    outcome?
+        .instructions
+        .ok_or_else(|| anyhow::anyhow!("the guest was not compiled to count instructions"))
+}
+
 /// Runs every size in both modes and prints the tables.
 pub fn run(options: &Options) -> Result<()> {
-    let policy = Guest::compile(&options.policy)?;
-    let baselines = Guest::compile(&options.baselines)?;
+    let policy = Guest::compile(&options.policy, false)?;
+    let baselines = Guest::compile(&options.baselines, false)?;
+    let counting_policy = Guest::compile(&options.policy, true)?;
+    let counting_baselines = Guest::compile(&options.baselines, true)?;
     println!(
-        "| VMs | Pods (tracked) | mode | inventory MiB | VM CREATE median / p95 ms | Pod CREATE median / p95 ms | policy ms per MiB | peak guest MiB | transfer floor ms | parse floor ms | naive ms | policy / parse | policy / transfer | naive / policy |"
+        "| VMs | Pods (tracked) | mode | inventory MiB | VM CREATE median / p95 ms | Pod CREATE median / p95 ms | policy ms per MiB | peak guest MiB | transfer floor ms | parse floor ms | naive ms | policy / parse | policy / parse, instructions | policy / transfer | naive / policy |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for &(vms, pods) in &options.sizes {
         let cluster = Cluster::generate(vms, pods, options.mac_share);
         for tracked in [false, true] {
@@ -148,13 +157,13 @@ pub fn run(options: &Options) -> Result<()> {
             let settings = json!({ "inventory": mode });
             let vm_request = vm_create(settings.clone());
             let pod_request = pod_create(settings);
-            let policy_call = |request: &[u8]| {
-                let outcome = policy.call("validate", request, host(&cluster, tracked))?;
+            let policy_call = |guest: &Guest, request: &[u8]| {
+                let outcome = guest.call("validate", request, host(&cluster, tracked))?;
                 check_mutated(&outcome)?;
                 Ok(outcome)
             };
-            let vm = measure(options.runs, || policy_call(&vm_request))?;
-            let pod = measure(options.runs, || policy_call(&pod_request))?;
+            let vm = measure(options.runs, || policy_call(&policy, &vm_request))?;
+            let pod = measure(options.runs, || policy_call(&policy, &pod_request))?;
             let baseline = |name: &str| {
                 measure(options.runs, || {
                     baselines.call(name, b"", host(&cluster, tracked))
@@ -163,10 +172,13 @@ pub fn run(options: &Options) -> Result<()> {
             let transfer = baseline("transfer")?;
             let parse = baseline("parse")?;
             let naive = baseline("naive")?;
+            let vm_instructions = instructions(policy_call(&counting_policy, &vm_request))?;
+            let parse_instructions =
+                instructions(counting_baselines.call("parse", b"", host(&cluster, tracked)))?;
             let ratio =
                 |a: Duration, b: Duration| format!("{:.2}", a.as_secs_f64() / b.as_secs_f64());
             println!(
-                "| {vms} | {pods} ({}) | {mode} | {} | {} / {} | {} / {} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {vms} | {pods} ({}) | {mode} | {} | {} / {} | {} / {} | {:.1} | {} | {} | {} | {} | {} | {:.2} | {} | {} |",
                 if tracked { cluster.tracked_pods } else { pods },
                 mib(vm.bytes),
                 ms(vm.median),
@@ -179,6 +191,7 @@ pub fn run(options: &Options) -> Result<()> {
                 ms(parse.median),
                 ms(naive.median),
                 ratio(vm.median, parse.median),
+                vm_instructions as f64 / parse_instructions as f64,
                 ratio(vm.median, transfer.median),
                 ratio(naive.median, vm.median),
             );
