@@ -4,7 +4,8 @@
 
 use std::fmt;
 
-use serde::Deserialize;
+use serde::de::{SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use crate::mac::Mac;
@@ -212,18 +213,46 @@ fn parse_json(value: &str) -> Result<Selection, SelectionError> {
 
 /// The MACs a pod holds: every parsable `mac` of its JSON-form annotation. Anything that does
 /// not read is skipped: another object's bad data never fails this admission.
-pub fn held_macs(value: &str) -> impl Iterator<Item = Mac> + '_ {
-    #[derive(Deserialize)]
-    struct MacOnly<'a> {
-        #[serde(borrow, default)]
-        mac: Option<Text<'a>>,
-    }
-    let elements: Vec<MacOnly<'_>> = if is_short_form(value) {
-        Vec::new()
+pub fn held_macs(value: &str) -> impl Iterator<Item = Mac> + use<> {
+    let held = if is_short_form(value) {
+        HeldMacs::default()
     } else {
         serde_json::from_str(value).unwrap_or_default()
     };
-    elements
-        .into_iter()
-        .filter_map(|element| Mac::parse(&element.mac?).ok())
+    held.0.into_iter()
+}
+
+/// A JSON list of elements read only for their `mac`, without keeping the elements: the
+/// inventory reads one per pod that carries the annotation.
+#[derive(Default)]
+struct HeldMacs(Vec<Mac>);
+
+impl<'de> Deserialize<'de> for HeldMacs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct MacOnly<'a> {
+            #[serde(borrow, default)]
+            mac: Option<Text<'a>>,
+        }
+
+        struct ListVisitor;
+
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = HeldMacs;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of network selection elements")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<HeldMacs, A::Error> {
+                let mut macs = Vec::new();
+                while let Some(element) = seq.next_element::<MacOnly<'de>>()? {
+                    macs.extend(element.mac.and_then(|mac| Mac::parse(&mac).ok()));
+                }
+                Ok(HeldMacs(macs))
+            }
+        }
+
+        deserializer.deserialize_seq(ListVisitor)
+    }
 }
