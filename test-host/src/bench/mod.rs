@@ -13,33 +13,66 @@ use serde_json::{Value, json};
 use cluster::Cluster;
 use engine::{Guest, HostFn, Outcome};
 
-/// Statistics of one measured guest function on one cluster.
-pub struct Measure {
-    pub median: Duration,
-    pub p95: Duration,
+/// The evaluations of one guest function on one cluster, in round order.
+pub struct Series {
+    pub times: Vec<Duration>,
     pub bytes: usize,
     pub memory: usize,
 }
 
-fn measure(runs: usize, mut once: impl FnMut() -> Result<Outcome>) -> Result<Measure> {
-    // One unmeasured run warms caches and the allocator, as a running policy-server is.
-    let first = once()?;
-    let mut times = Vec::with_capacity(runs);
-    let mut memory = first.memory_bytes;
-    for _ in 0..runs {
-        let start = Instant::now();
-        let outcome = once()?;
-        times.push(start.elapsed());
-        memory = memory.max(outcome.memory_bytes);
+impl Series {
+    fn quantile(&self, q: f64) -> Duration {
+        let mut times = self.times.clone();
+        times.sort();
+        times[((times.len() - 1) as f64 * q).round() as usize]
     }
-    times.sort();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-    Ok(Measure {
-        median: at(0.5),
-        p95: at(0.95),
-        bytes: first.bytes_received,
-        memory,
-    })
+
+    pub fn median(&self) -> Duration {
+        self.quantile(0.5)
+    }
+
+    pub fn p95(&self) -> Duration {
+        self.quantile(0.95)
+    }
+
+    /// The median, over rounds, of this series' time over `other`'s in the same round: a
+    /// ratio that a drift of the machine's speed between rounds does not move.
+    pub fn ratio_to(&self, other: &Series) -> f64 {
+        let mut ratios: Vec<f64> = self
+            .times
+            .iter()
+            .zip(&other.times)
+            .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        ratios[ratios.len() / 2]
+    }
+}
+
+type Case<'a> = Box<dyn FnMut() -> Result<Outcome> + 'a>;
+
+/// Runs every case once per round for `runs` rounds, after one unmeasured round that warms
+/// caches and the allocator as a running policy-server is. Interleaving the cases makes a
+/// change in the machine's speed (this shared machine has them) hit all of them alike.
+fn rounds(runs: usize, cases: &mut [Case<'_>]) -> Result<Vec<Series>> {
+    let mut series = Vec::with_capacity(cases.len());
+    for case in cases.iter_mut() {
+        let first = case()?;
+        series.push(Series {
+            times: Vec::with_capacity(runs),
+            bytes: first.bytes_received,
+            memory: first.memory_bytes,
+        });
+    }
+    for _ in 0..runs {
+        for (case, series) in cases.iter_mut().zip(&mut series) {
+            let start = Instant::now();
+            let outcome = case()?;
+            series.times.push(start.elapsed());
+            series.memory = series.memory.max(outcome.memory_bytes);
+        }
+    }
+    Ok(series)
 }
 
 /// The host: answers the two inventory lists from `cluster`, as `tracked` or `all` mode sees it.
@@ -162,38 +195,42 @@ pub fn run(options: &Options) -> Result<()> {
                 check_mutated(&outcome)?;
                 Ok(outcome)
             };
-            let vm = measure(options.runs, || policy_call(&policy, &vm_request))?;
-            let pod = measure(options.runs, || policy_call(&policy, &pod_request))?;
-            let baseline = |name: &str| {
-                measure(options.runs, || {
-                    baselines.call(name, b"", host(&cluster, tracked))
-                })
+            let (cluster, baselines) = (&cluster, &baselines);
+            let baseline = |name: &'static str| -> Case<'_> {
+                Box::new(move || baselines.call(name, b"", host(cluster, tracked)))
             };
-            let transfer = baseline("transfer")?;
-            let parse = baseline("parse")?;
-            let naive = baseline("naive")?;
+            let [vm, pod, transfer, parse, naive]: [Series; 5] = rounds(
+                options.runs,
+                &mut [
+                    Box::new(|| policy_call(&policy, &vm_request)),
+                    Box::new(|| policy_call(&policy, &pod_request)),
+                    baseline("transfer"),
+                    baseline("parse"),
+                    baseline("naive"),
+                ],
+            )?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("five cases give five series"))?;
             let vm_instructions = instructions(policy_call(&counting_policy, &vm_request))?;
             let parse_instructions =
-                instructions(counting_baselines.call("parse", b"", host(&cluster, tracked)))?;
-            let ratio =
-                |a: Duration, b: Duration| format!("{:.2}", a.as_secs_f64() / b.as_secs_f64());
+                instructions(counting_baselines.call("parse", b"", host(cluster, tracked)))?;
             println!(
-                "| {vms} | {pods} ({}) | {mode} | {} | {} / {} | {} / {} | {:.1} | {} | {} | {} | {} | {} | {:.2} | {} | {} |",
+                "| {vms} | {pods} ({}) | {mode} | {} | {} / {} | {} / {} | {:.1} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
                 if tracked { cluster.tracked_pods } else { pods },
                 mib(vm.bytes),
-                ms(vm.median),
-                ms(vm.p95),
-                ms(pod.median),
-                ms(pod.p95),
-                vm.median.as_secs_f64() * 1000.0 / (vm.bytes as f64 / (1024.0 * 1024.0)),
+                ms(vm.median()),
+                ms(vm.p95()),
+                ms(pod.median()),
+                ms(pod.p95()),
+                vm.median().as_secs_f64() * 1000.0 / (vm.bytes as f64 / (1024.0 * 1024.0)),
                 mib(vm.memory.max(pod.memory)),
-                ms(transfer.median),
-                ms(parse.median),
-                ms(naive.median),
-                ratio(vm.median, parse.median),
+                ms(transfer.median()),
+                ms(parse.median()),
+                ms(naive.median()),
+                vm.ratio_to(&parse),
                 vm_instructions as f64 / parse_instructions as f64,
-                ratio(vm.median, transfer.median),
-                ratio(naive.median, vm.median),
+                vm.ratio_to(&transfer),
+                naive.ratio_to(&vm),
             );
         }
     }
