@@ -198,6 +198,46 @@ pub fn list_items(payload: &[u8], mut visit: impl FnMut(Range<usize>)) -> Result
     })
 }
 
+/// `key == name`, for the readers that match the keys of every object they step through. Once
+/// inlined with a constant `name`, the comparison is a few word loads: a slice comparison
+/// would be a call into a byte loop in WebAssembly.
+#[inline(always)]
+pub fn key_is(key: &[u8], name: &[u8]) -> bool {
+    if key.len() != name.len() {
+        return false;
+    }
+    let word = |bytes: &[u8], at: usize| {
+        u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default())
+    };
+    let half = |bytes: &[u8], at: usize| {
+        u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default())
+    };
+    let quarter = |bytes: &[u8], at: usize| {
+        u16::from_le_bytes(bytes[at..at + 2].try_into().unwrap_or_default())
+    };
+    let mut at = 0;
+    while at + 8 <= name.len() {
+        if word(key, at) != word(name, at) {
+            return false;
+        }
+        at += 8;
+    }
+    let rest = name.len() - at;
+    if rest & 4 != 0 {
+        if half(key, at) != half(name, at) {
+            return false;
+        }
+        at += 4;
+    }
+    if rest & 2 != 0 {
+        if quarter(key, at) != quarter(name, at) {
+            return false;
+        }
+        at += 2;
+    }
+    rest & 1 == 0 || key[at] == name[at]
+}
+
 /// A pull reader over one JSON value, for code that needs a few members deep inside an
 /// object: each value is either descended into or skipped, so every byte is read once.
 pub struct Cursor<'a> {

@@ -15,7 +15,7 @@ use super::vm::{Seen, plain_key};
 use crate::mac::Mac;
 use crate::metadata::{ListedPodMetadata, Text};
 use crate::multus::{self, NETWORKS_ANNOTATION};
-use crate::scan::{Cursor, ScanError};
+use crate::scan::{Cursor, ScanError, key_is};
 
 type Read<T = ()> = Result<T, ScanError>;
 
@@ -92,7 +92,7 @@ pub fn read<'a>(c: &mut Cursor<'a>) -> Read<Option<&'a [u8]>> {
     c.object(|key, c| {
         plain_key(c)?;
         match key {
-            b"metadata" => {
+            k if key_is(k, b"metadata") => {
                 seen.once(c, 0)?;
                 networks = metadata(c)?;
                 Ok(())
@@ -111,13 +111,13 @@ fn metadata<'a>(c: &mut Cursor<'a>) -> Read<Option<&'a [u8]>> {
         // Names and owners are read only to name an owner in a message (`PodView`); serde's
         // view refuses a pod whose names are not strings, so their type is checked.
         match key {
-            b"name" => seen.once(c, 0)?,
-            b"namespace" => seen.once(c, 1)?,
-            b"ownerReferences" => {
+            k if key_is(k, b"name") => seen.once(c, 0)?,
+            k if key_is(k, b"namespace") => seen.once(c, 1)?,
+            k if key_is(k, b"ownerReferences") => {
                 seen.once(c, 2)?;
                 return c.skip();
             }
-            b"annotations" => {
+            k if key_is(k, b"annotations") => {
                 seen.once(c, 3)?;
                 networks = annotations(c)?;
                 return Ok(());
@@ -138,7 +138,7 @@ fn annotations<'a>(c: &mut Cursor<'a>) -> Read<Option<&'a [u8]>> {
     }
     c.object(|key, c| {
         plain_key(c)?;
-        if key != NETWORKS_ANNOTATION.as_bytes() {
+        if !key_is(key, NETWORKS_ANNOTATION.as_bytes()) {
             return c.skip();
         }
         // A string or `null` (serde's view refuses anything else); decoded only if it is the

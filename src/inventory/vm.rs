@@ -9,7 +9,7 @@
 //! caller reads the item with serde, which decides.
 
 use crate::mac::Mac;
-use crate::scan::{Cursor, ScanError};
+use crate::scan::{Cursor, ScanError, key_is};
 use crate::virtual_machine::interfaces::{VirtualMachineView, is_eligible};
 
 type Read<T = ()> = Result<T, ScanError>;
@@ -94,11 +94,11 @@ impl<'a> VmReader<'a> {
         c.object(|key, c| {
             plain_key(c)?;
             match key {
-                b"metadata" => {
+                k if key_is(k, b"metadata") => {
                     seen.once(c, 0)?;
                     self.metadata(c)
                 }
-                b"spec" => {
+                k if key_is(k, b"spec") => {
                     seen.once(c, 1)?;
                     optional(c, |c| self.spec(c))
                 }
@@ -127,10 +127,10 @@ impl<'a> VmReader<'a> {
             // The names are not needed here, but serde's view refuses a VM whose names are
             // not strings, so their type is checked.
             match key {
-                b"name" => seen.once(c, 0)?,
-                b"generateName" => seen.once(c, 1)?,
-                b"namespace" => seen.once(c, 2)?,
-                b"deletionTimestamp" => {
+                k if key_is(k, b"name") => seen.once(c, 0)?,
+                k if key_is(k, b"generateName") => seen.once(c, 1)?,
+                k if key_is(k, b"namespace") => seen.once(c, 2)?,
+                k if key_is(k, b"deletionTimestamp") => {
                     seen.once(c, 3)?;
                     self.deleting = c.present()?;
                     return Ok(());
@@ -155,7 +155,7 @@ impl<'a> VmReader<'a> {
         c.object(|key, c| {
             plain_key(c)?;
             match key {
-                b"domain" => {
+                k if key_is(k, b"domain") => {
                     seen.once(c, 0)?;
                     optional(c, |c| {
                         single(c, b"devices", |c| {
@@ -165,7 +165,7 @@ impl<'a> VmReader<'a> {
                         })
                     })
                 }
-                b"networks" => {
+                k if key_is(k, b"networks") => {
                     seen.once(c, 1)?;
                     c.array(|c| self.network(c))
                 }
@@ -184,15 +184,15 @@ impl<'a> VmReader<'a> {
         c.object(|key, c| {
             plain_key(c)?;
             match key {
-                b"name" => {
+                k if key_is(k, b"name") => {
                     seen.once(c, 0)?;
                     interface.name = c.plain_bytes()?;
                 }
-                b"macAddress" => {
+                k if key_is(k, b"macAddress") => {
                     seen.once(c, 1)?;
                     interface.mac = c.plain_bytes()?;
                 }
-                b"masquerade" => {
+                k if key_is(k, b"masquerade") => {
                     seen.once(c, 2)?;
                     interface.masquerade = c.present()?;
                 }
@@ -213,11 +213,11 @@ impl<'a> VmReader<'a> {
         c.object(|key, c| {
             plain_key(c)?;
             match key {
-                b"name" => {
+                k if key_is(k, b"name") => {
                     seen.once(c, 0)?;
                     network.name = c.plain_bytes()?;
                 }
-                b"multus" => {
+                k if key_is(k, b"multus") => {
                     seen.once(c, 1)?;
                     network.multus = c.present()?;
                 }
@@ -239,7 +239,7 @@ fn single<'a>(
     let mut seen = Seen::default();
     c.object(|key, c| {
         plain_key(c)?;
-        if key == wanted {
+        if key_is(key, wanted) {
             seen.once(c, 0)?;
             read(c)
         } else {
