@@ -70,31 +70,27 @@ fn hex_digit(b: u8) -> Option<u64> {
     }
 }
 
-/// Appends the hex digits of `bytes` to `acc`.
-fn hex_run(bytes: &[u8], acc: u64) -> Option<u64> {
-    bytes
-        .iter()
-        .try_fold(acc, |acc, &b| Some((acc << 4) | hex_digit(b)?))
-}
-
 fn parse_48(bytes: &[u8]) -> Option<Mac> {
     // Two layouts, as Go's net.ParseMAC: six groups of two digits separated by ':' or '-'
-    // (17 characters), or three groups of four digits separated by '.' (14 characters).
-    let (group, separator) = match (bytes.len(), bytes.get(2), bytes.get(4)) {
-        (17, Some(&sep @ (b':' | b'-')), _) => (2, sep),
-        (14, _, Some(&b'.')) => (4, b'.'),
+    // (17 characters), or three groups of four digits separated by '.' (14 characters). The
+    // inventory parses every MAC in the cluster on every admission: positions are fixed, so
+    // separators and digits are checked in place.
+    let (separators, digits): (&[usize], &[usize]) = match bytes.len() {
+        17 => (&[2, 5, 8, 11, 14], &[0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16]),
+        14 => (&[4, 9], &[0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13]),
         _ => return None,
     };
-    let mut value = 0;
-    for chunk in bytes.split(|&b| b == separator) {
-        // With the total length fixed, equal-length groups also fix the number of groups;
-        // a mix of separators leaves a longer group behind and is refused here.
-        if chunk.len() != group {
-            return None;
-        }
-        value = hex_run(chunk, value)?;
+    let separator = match (bytes.len(), bytes[separators[0]]) {
+        (17, sep @ (b':' | b'-')) | (14, sep @ b'.') => sep,
+        _ => return None,
+    };
+    if separators.iter().any(|&at| bytes[at] != separator) {
+        return None;
     }
-    Some(Mac(value))
+    digits
+        .iter()
+        .try_fold(0, |acc, &at| Some((acc << 4) | hex_digit(bytes[at])?))
+        .map(Mac)
 }
 
 impl FromStr for Mac {
