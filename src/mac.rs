@@ -61,14 +61,22 @@ impl Mac {
     }
 }
 
-fn hex_digit(b: u8) -> Option<u64> {
-    match b {
-        b'0'..=b'9' => Some(u64::from(b - b'0')),
-        b'a'..=b'f' => Some(u64::from(b - b'a' + 10)),
-        b'A'..=b'F' => Some(u64::from(b - b'A' + 10)),
-        _ => None,
+/// The value of every byte as a hex digit, `INVALID` for the others.
+const HEX: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            d @ b'0'..=b'9' => d - b'0',
+            d @ b'a'..=b'f' => d - b'a' + 10,
+            d @ b'A'..=b'F' => d - b'A' + 10,
+            _ => INVALID,
+        };
+        b += 1;
     }
-}
+    table
+};
+const INVALID: u8 = 0xff;
 
 fn parse_48(bytes: &[u8]) -> Option<Mac> {
     // Two layouts, as Go's net.ParseMAC: six groups of two digits separated by ':' or '-'
@@ -87,10 +95,12 @@ fn parse_48(bytes: &[u8]) -> Option<Mac> {
     if separators.iter().any(|&at| bytes[at] != separator) {
         return None;
     }
-    digits
-        .iter()
-        .try_fold(0, |acc, &at| Some((acc << 4) | hex_digit(bytes[at])?))
-        .map(Mac)
+    // Any invalid digit sets the high bits of `invalid`; checked once at the end.
+    let (value, invalid) = digits.iter().fold((0u64, 0u8), |(value, invalid), &at| {
+        let digit = HEX[usize::from(bytes[at])];
+        ((value << 4) | u64::from(digit & 0x0f), invalid | digit)
+    });
+    (invalid & 0xf0 == 0).then_some(Mac(value))
 }
 
 impl FromStr for Mac {
