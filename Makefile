@@ -72,7 +72,7 @@ $(BENCH_GUESTS): bench-guests/src/lib.rs bench-guests/Cargo.toml Cargo.lock
 # residual race between simultaneous admissions (README, Limitations).
 .PHONY: bench
 bench: policy.wasm $(BENCH_GUESTS) $(TEST_HOST)
-	$(TEST_HOST) bench --policy policy.wasm --baselines $(BENCH_GUESTS)
+	$(TEST_HOST) bench --policy policy.wasm --baselines $(BENCH_GUESTS) --runs 15
 	cargo bench --locked --bench allocator
 	cargo bench --locked --bench race
 
