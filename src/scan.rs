@@ -58,6 +58,16 @@ fn find_quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
         .map(|i| at + i)
 }
 
+/// How each byte moves the nesting depth: +1 for `{` and `[`, -1 for `}` and `]`.
+const DEPTH: [i8; 256] = {
+    let mut table = [0; 256];
+    table[b'{' as usize] = 1;
+    table[b'[' as usize] = 1;
+    table[b'}' as usize] = -1;
+    table[b']' as usize] = -1;
+    table
+};
+
 struct Scanner<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -137,19 +147,17 @@ impl<'a> Scanner<'a> {
                 self.skip_string()
             }
             Some(b'{' | b'[') => {
-                let mut depth = 0usize;
+                let mut depth = 0isize;
                 while let Some(&byte) = self.bytes.get(self.at) {
                     self.at += 1;
-                    match byte {
-                        b'"' => self.skip_string()?,
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                return Ok(());
-                            }
+                    if byte == b'"' {
+                        self.skip_string()?;
+                    } else {
+                        // Brackets move the depth without a branch per kind of byte.
+                        depth += DEPTH[usize::from(byte)] as isize;
+                        if depth == 0 {
+                            return Ok(());
                         }
-                        _ => {}
                     }
                 }
                 self.fail("the end of an object or array")
