@@ -84,7 +84,10 @@ fn parse_48(bytes: &[u8]) -> Option<Mac> {
     // inventory parses every MAC in the cluster on every admission: positions are fixed, so
     // separators and digits are checked in place.
     let (separators, digits): (&[usize], &[usize]) = match bytes.len() {
-        17 => (&[2, 5, 8, 11, 14], &[0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16]),
+        17 => (
+            &[2, 5, 8, 11, 14],
+            &[0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16],
+        ),
         14 => (&[4, 9], &[0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13]),
         _ => return None,
     };
