@@ -124,3 +124,104 @@ fn a_pod_holds_every_parsable_mac_of_its_json_annotation() {
     assert_eq!(held_macs("blue,red").count(), 0);
     assert_eq!(held_macs("[not json").count(), 0);
 }
+
+/// The inventory's one-pass reader of other pods' annotations (inventory/held_macs.rs) must
+/// find what serde finds, or leave the text to serde.
+mod the_inventory_reader_agrees_with_serde {
+    use kubemacpool_policy::inventory::held_macs as fast;
+    use kubemacpool_policy::multus::held_macs;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            Just(r#""02:00:00:00:00:01""#),
+            Just(r#""02-00-00-00-00-02""#),
+            Just(r#""0200.0000.0003""#),
+            Just(r#""02:00:00:00:00:0\u0034""#),
+            Just(r#""not a mac""#),
+            Just(r#""""#),
+            Just(r#""tab	inside""#),
+            Just(r#""bad \x escape""#),
+            Just(r#""\ud800 lone surrogate""#),
+            Just("null"),
+            Just("nul"),
+            Just("true"),
+            Just("tru"),
+            Just("-0.5e+3"),
+            Just("01"),
+            Just("1."),
+            Just("-"),
+            Just("1e"),
+            Just(r#"{"x":[1,"]",{"y":null}]}"#),
+            Just(r#"{"x" 1}"#),
+            Just("[1,]"),
+        ]
+    }
+
+    fn key() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            3 => Just(r#""mac""#),
+            2 => Just(r#""name""#),
+            1 => Just(r#""m\u0061c""#),
+            1 => Just(r#""interface""#),
+        ]
+    }
+
+    fn annotation_text() -> impl Strategy<Value = String> {
+        let member = (key(), value(), any::<bool>()).prop_map(|(k, v, spaced)| {
+            if spaced {
+                format!(" {k} : {v} ")
+            } else {
+                format!("{k}:{v}")
+            }
+        });
+        let element = prop_oneof![
+            6 => prop::collection::vec(member, 0..4).prop_map(|m| format!("{{{}}}", m.join(","))),
+            1 => Just(r#"["02:00:00:00:00:09"]"#.to_string()),
+            1 => Just("null".to_string()),
+            1 => Just("{}".to_string()),
+        ];
+        (prop::collection::vec(element, 0..4), 0..5u8).prop_map(|(elements, shape)| {
+            let list = format!("[{}]", elements.join(","));
+            match shape {
+                0 => format!("{list} x"),
+                1 => format!(" {list}\n"),
+                2 => format!("{list},"),
+                _ => list,
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn it_reads_what_serde_reads_or_leaves_the_text_to_serde(text in annotation_text()) {
+            let mut macs = Vec::new();
+            if fast::read(&text, &mut |mac| macs.push(mac)) {
+                prop_assert_eq!(macs, held_macs(&text).collect::<Vec<_>>());
+            } else {
+                prop_assert!(macs.is_empty(), "nothing is reported when serde decides");
+            }
+        }
+    }
+
+    #[test]
+    fn it_reads_the_annotations_the_policy_writes() {
+        let text = r#"[{"name":"blue-net","interface":"net1","mac":"02:00:00:00:00:01"},{"name":"red","namespace":"prod","mac":"02:00:00:00:00:02","ips":["10.0.0.1/24"]}]"#;
+        let mut macs = Vec::new();
+        assert!(
+            fast::read(text, &mut |mac| macs.push(mac)),
+            "read in one pass"
+        );
+        assert_eq!(macs.len(), 2);
+        assert!(!fast::read("[{\"mac\":1}]", &mut |_| {}));
+        let nine: Vec<String> = (1..=9)
+            .map(|i| format!(r#"{{"mac":"02:00:00:00:00:0{i}"}}"#))
+            .collect();
+        assert!(
+            !fast::read(&format!("[{}]", nine.join(",")), &mut |_| {}),
+            "more than eight MACs go to serde"
+        );
+    }
+}

@@ -9,9 +9,9 @@ pub use admission::{Target, admit, payload};
 pub use cluster::{StaticCluster, sample_cluster};
 
 use kubemacpool_policy::allocator::{UsedSet, allocate, allocation_hash};
-use kubemacpool_policy::inventory::Inventory;
 use kubemacpool_policy::inventory::pod::{self, PodView};
 use kubemacpool_policy::inventory::vm::VmReader;
+use kubemacpool_policy::inventory::{Inventory, held_macs as fast};
 use kubemacpool_policy::mac::Mac;
 use kubemacpool_policy::multus::{Selection, held_macs, is_short_form};
 use kubemacpool_policy::pool::MacRange;
@@ -50,8 +50,16 @@ pub fn multus(data: &[u8]) {
     let Ok(value) = std::str::from_utf8(data) else {
         return;
     };
-    // The inventory's reader of other pods' annotations never fails, whatever the text.
-    let held = held_macs(value).count();
+    // The inventory's readers of other pods' annotations never fail, whatever the text, and
+    // the one-pass reader finds what serde finds or leaves the text to serde.
+    let by_serde: Vec<Mac> = held_macs(value).collect();
+    let held = by_serde.len();
+    let mut fast_macs = Vec::new();
+    if fast::read(value, &mut |mac| fast_macs.push(mac)) {
+        assert_eq!(fast_macs, by_serde);
+    } else {
+        assert!(fast_macs.is_empty());
+    }
     let short_form = is_short_form(value);
     match Selection::parse(value) {
         Ok(mut selection) => {

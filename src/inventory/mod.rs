@@ -1,6 +1,7 @@
 //! The inventory: the MACs the cluster's VirtualMachines and Pods hold, and who holds each,
 //! derived on every admission from two host list calls (behaviour.md section 7).
 
+pub mod held_macs;
 pub mod pod;
 pub mod vm;
 

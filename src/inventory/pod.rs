@@ -11,6 +11,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use super::held_macs;
 use super::vm::{Seen, plain_key};
 use crate::mac::Mac;
 use crate::metadata::{ListedPodMetadata, Text};
@@ -33,7 +34,9 @@ pub struct PodView<'a> {
 pub fn read_listed(c: &mut Cursor<'_>, buffer: &mut Vec<u8>, visit: &mut dyn FnMut(Mac)) -> Read {
     let start = c.next_value_at();
     if let Ok(networks) = read(c) {
-        if let Some(networks) = networks.and_then(|token| annotation(token, buffer)) {
+        if let Some(networks) = networks.and_then(|token| annotation(token, buffer))
+            && !held_macs::read(&networks, visit)
+        {
             multus::held_macs(&networks).for_each(&mut *visit);
         }
         return Ok(());
