@@ -225,3 +225,17 @@ mod the_inventory_reader_agrees_with_serde {
         );
     }
 }
+
+/// Found by the multus fuzz target: without exact float parsing, a float in an unknown key
+/// could come back one unit in the last place off after the annotation was rewritten.
+#[test]
+fn a_float_in_an_unknown_key_survives_the_rewrite_exactly() {
+    let value = r#"[{"name":"blue","x":1.6666666666666263e+36,"y":0.1}]"#;
+    let mut selection = kubemacpool_policy::multus::Selection::parse(value).unwrap();
+    selection.set_mac(0, kubemacpool_policy::mac::Mac::from_u64(0x0200_0000_0001));
+    let written = selection.to_annotation();
+    let again = kubemacpool_policy::multus::Selection::parse(&written).unwrap();
+    assert_eq!(again, selection);
+    let parsed: serde_json::Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(parsed[0]["x"].as_f64(), Some(1.6666666666666263e36));
+}
