@@ -1,7 +1,7 @@
 //! The inventory reads listed pods in one pass with a cursor; it must find exactly the MACs
 //! serde's view of the pod holds, for any pod shape.
 
-use kubemacpool_policy::inventory::pod::{self, PodView};
+use kubemacpool_policy::inventory::pod;
 use kubemacpool_policy::mac::Mac;
 use kubemacpool_policy::multus;
 use kubemacpool_policy::scan::Cursor;
@@ -9,15 +9,6 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 const NETWORKS: &str = "k8s.v1.cni.cncf.io/networks";
-
-/// The MACs serde's view holds; `None` when serde cannot read the pod.
-fn by_serde(text: &str) -> Option<Vec<Mac>> {
-    let pod = serde_json::from_str::<PodView>(text).ok()?;
-    Some(match &pod.metadata.annotations.networks {
-        Some(networks) => multus::held_macs(networks).collect(),
-        None => Vec::new(),
-    })
-}
 
 fn by_cursor(text: &str) -> Vec<Mac> {
     let mut macs = Vec::new();
@@ -113,7 +104,7 @@ proptest! {
             3 => text = text.replacen(&format!("\"{NETWORKS}\":"), &format!("\"{NETWORKS}\":null,\"{NETWORKS}\":"), 1),
             _ => {}
         }
-        let expected = by_serde(&text);
+        let expected = pod::by_serde(text.as_bytes());
         if let Ok(token) = pod::read(&mut Cursor::new(text.as_bytes())) {
             let mut buffer = Vec::new();
             let read: Vec<Mac> = token

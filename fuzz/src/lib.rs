@@ -9,15 +9,14 @@ pub use admission::{Target, admit, payload};
 pub use cluster::{StaticCluster, sample_cluster};
 
 use kubemacpool_policy::allocator::{UsedSet, allocate, allocation_hash};
-use kubemacpool_policy::inventory::pod::{self, PodView};
-use kubemacpool_policy::inventory::vm::VmReader;
+use kubemacpool_policy::inventory::pod;
+use kubemacpool_policy::inventory::vm::{self, VmReader};
 use kubemacpool_policy::inventory::{Inventory, held_macs as fast};
 use kubemacpool_policy::mac::Mac;
 use kubemacpool_policy::multus::{Selection, held_macs, is_short_form};
 use kubemacpool_policy::pool::MacRange;
 use kubemacpool_policy::scan::Cursor;
 use kubemacpool_policy::settings::{InventoryMode, RawSettings, validate_settings_payload};
-use kubemacpool_policy::virtual_machine::interfaces::VirtualMachineView;
 
 /// The MAC and range parsers: any text either parses to an address that round-trips through
 /// its normal form, or is refused with a message that quotes it.
@@ -113,24 +112,6 @@ pub fn settings(data: &[u8]) {
     }
 }
 
-/// The MACs serde's view of a VM holds; `None` when serde cannot read it.
-fn held_by_serde(data: &[u8]) -> Option<Vec<Mac>> {
-    let vm = serde_json::from_slice::<VirtualMachineView>(data).ok()?;
-    Some(match vm.metadata.deletion_timestamp {
-        Some(_) => Vec::new(),
-        None => vm.held_macs().collect(),
-    })
-}
-
-/// The MACs serde's view of a listed pod holds; `None` when serde cannot read it.
-fn pod_held_by_serde(data: &[u8]) -> Option<Vec<Mac>> {
-    let pod = serde_json::from_slice::<PodView>(data).ok()?;
-    Some(match &pod.metadata.annotations.networks {
-        Some(networks) => held_macs(networks).collect(),
-        None => Vec::new(),
-    })
-}
-
 /// The inventory readers: any bytes as the host's VM and Pod lists are read or refused with
 /// an error, never a panic; and the one-pass VM and Pod readers find the MACs serde's views
 /// hold.
@@ -145,7 +126,7 @@ pub fn inventory(data: &[u8]) {
         }
     }
     if serde_json::from_slice::<serde_json::Value>(data).is_ok() {
-        let expected = held_by_serde(data);
+        let expected = vm::by_serde(data);
         let mut reader = VmReader::default();
         if reader.read(&mut Cursor::new(data)).is_ok() {
             assert_eq!(Some(reader.macs().collect::<Vec<_>>()), expected);
@@ -155,7 +136,7 @@ pub fn inventory(data: &[u8]) {
         assert!(read.is_ok());
         assert_eq!(listed, expected.unwrap_or_default());
 
-        let expected = pod_held_by_serde(data);
+        let expected = pod::by_serde(data);
         let mut buffer = Vec::new();
         if let Ok(token) = pod::read(&mut Cursor::new(data)) {
             let read: Vec<Mac> = token

@@ -43,12 +43,21 @@ pub fn read_listed(c: &mut Cursor<'_>, buffer: &mut Vec<u8>, visit: &mut dyn FnM
     }
     c.seek(start);
     c.skip()?;
-    if let Ok(pod) = serde_json::from_slice::<PodView>(c.since(start))
-        && let Some(networks) = &pod.metadata.annotations.networks
-    {
-        multus::held_macs(networks).for_each(visit);
-    }
+    by_serde(c.since(start))
+        .unwrap_or_default()
+        .into_iter()
+        .for_each(visit);
     Ok(())
+}
+
+/// The MACs a listed pod holds as serde's `PodView` reads it: the reference the one-pass
+/// reader must agree with, and its fallback. `None` when serde cannot read the pod.
+pub fn by_serde(item: &[u8]) -> Option<Vec<Mac>> {
+    let pod = serde_json::from_slice::<PodView>(item).ok()?;
+    Some(match &pod.metadata.annotations.networks {
+        Some(networks) => multus::held_macs(networks).collect(),
+        None => Vec::new(),
+    })
 }
 
 /// The Multus annotation's text from its raw JSON token (see `read`): `null` is empty; a string

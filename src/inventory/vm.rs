@@ -56,6 +56,16 @@ fn optional<'a>(c: &mut Cursor<'a>, read: impl FnOnce(&mut Cursor<'a>) -> Read) 
     if c.null()? { Ok(()) } else { read(c) }
 }
 
+/// The MACs a listed VM holds as serde's `VirtualMachineView` reads it: the reference the
+/// one-pass reader must agree with, and its fallback. `None` when serde cannot read the VM.
+pub fn by_serde(item: &[u8]) -> Option<Vec<Mac>> {
+    let vm = serde_json::from_slice::<VirtualMachineView>(item).ok()?;
+    Some(match vm.metadata.deletion_timestamp {
+        Some(_) => Vec::new(),
+        None => vm.held_macs().collect(),
+    })
+}
+
 /// Reads listed VMs one after the other; one reader serves a whole list.
 #[derive(Default)]
 pub struct VmReader<'a> {
@@ -76,11 +86,10 @@ impl<'a> VmReader<'a> {
         }
         c.seek(start);
         c.skip()?;
-        if let Ok(vm) = serde_json::from_slice::<VirtualMachineView>(c.since(start))
-            && vm.metadata.deletion_timestamp.is_none()
-        {
-            vm.held_macs().for_each(visit);
-        }
+        by_serde(c.since(start))
+            .unwrap_or_default()
+            .into_iter()
+            .for_each(visit);
         Ok(())
     }
 
