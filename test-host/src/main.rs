@@ -120,7 +120,6 @@ fn settings(args: &RunArgs) -> Result<Value> {
 fn run(args: RunArgs) -> Result<ExitCode> {
     let path = args.uri.strip_prefix("file://").unwrap_or(&args.uri);
     let wasm = std::fs::read(path).with_context(|| format!("cannot read policy {path}"))?;
-    let policy = Policy::load(&wasm)?;
     let replay = match &args.replay_host_capabilities_interactions {
         Some(path) => Arc::new(Replay::new(
             parse_session(&read(path)?).with_context(|| format!("session {}", path.display()))?,
@@ -132,13 +131,13 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     } else {
         HostAccess::Denied
     });
+    let policy = Policy::load(&wasm, access)?;
     let settings = settings(&args)?;
-    let host = policy.instantiate(access.clone())?;
-    runner::validate_settings(&host, &settings)?;
+    runner::validate_settings(&policy, &settings)?;
     let document: Value = serde_json::from_str(&read(&args.request_path)?)
         .with_context(|| format!("{} is not JSON", args.request_path.display()))?;
     let request = runner::admission_request(document)?;
-    let response = runner::validate(&policy.instantiate(access)?, &request, &settings)?;
+    let response = runner::validate(&policy, &request, &settings)?;
     println!("{}", serde_json::to_string(&response)?);
     // Stricter than kwctl, on purpose: a session the policy did not follow is a failed test.
     let mut failures = replay.failures();

@@ -29,7 +29,7 @@ pub struct Status {
     pub code: Option<u16>,
 }
 
-/// kwctl's AdmissionResponse, field for field.
+/// kwctl's AdmissionResponse, field for field and in kwctl's order (policy-evaluator 1.35).
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct AdmissionResponse {
@@ -41,9 +41,8 @@ pub struct AdmissionResponse {
     pub patch: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// kwctl prints these two even when null.
     pub audit_annotations: Option<serde_json::Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
 }
 

@@ -1,13 +1,12 @@
 //! Runs a policy the way kwctl does: waPC on wasmtime, `validate_settings` first, then
-//! `validate`, host calls answered by a replay session.
+//! `validate`, each on a fresh instance, host calls answered by a replay session.
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
-use wapc::WapcHost;
-use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
 
+use crate::engine::{Guest, HostFn};
 use crate::response::{AdmissionResponse, ValidationResponse};
 use crate::session::Replay;
 
@@ -18,51 +17,63 @@ pub enum HostAccess {
     Replay(Arc<Replay>),
 }
 
-/// Message of a Kubernetes host call made without `--allow-context-aware`.
-pub const ACCESS_DENIED: &str =
-    "Policy not authorized to access Kubernetes resources: run with --allow-context-aware";
+/// kwctl's answer (policy-evaluator's host callback) to a Kubernetes host call made without
+/// `--allow-context-aware`: the resource the call named, word for word.
+pub fn access_denied(payload: &[u8]) -> String {
+    let request: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+    let field = |key: &str| {
+        request
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    format!(
+        "Policy has not been granted access to Kubernetes {}/{} resources. The violation has been reported.",
+        field("api_version"),
+        field("kind")
+    )
+}
 
-/// A compiled policy, ready to be instantiated afresh for every evaluation, as
-/// policy-server does.
+/// A compiled policy, instantiated afresh for every evaluation, as policy-server does.
 pub struct Policy {
-    pre: WasmtimeEngineProviderPre,
+    guest: Guest,
+    access: Arc<HostAccess>,
 }
 
 impl Policy {
-    pub fn load(wasm: &[u8]) -> Result<Policy> {
-        let pre = WasmtimeEngineProviderBuilder::new()
-            .module_bytes(wasm)
-            .build_pre()
-            .map_err(|e| anyhow!("cannot load the policy: {e}"))?;
-        Ok(Policy { pre })
+    pub fn load(wasm: &[u8], access: Arc<HostAccess>) -> Result<Policy> {
+        let guest = Guest::compile(wasm, false).context("cannot load the policy")?;
+        Ok(Policy { guest, access })
     }
 
-    /// A fresh instance whose host calls go to `access`.
-    pub fn instantiate(&self, access: Arc<HostAccess>) -> Result<WapcHost> {
-        let engine = self
-            .pre
-            .rehydrate(None)
-            .map_err(|e| anyhow!("cannot instantiate the policy: {e}"))?;
-        let callback =
-            move |_id: u64, binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
-                if binding != "kubewarden" {
-                    return Err(format!("unknown waPC binding {binding}").into());
-                }
-                match access.as_ref() {
-                    HostAccess::Denied => Err(ACCESS_DENIED.into()),
-                    HostAccess::Replay(replay) => replay
-                        .answer(namespace, operation, payload)
-                        .map_err(|e| e.into()),
-                }
-            };
-        WapcHost::new(Box::new(engine), Some(Box::new(callback)))
-            .map_err(|e| anyhow!("cannot start the policy: {e}"))
+    fn host(&self) -> HostFn {
+        let access = self.access.clone();
+        Box::new(move |binding, namespace, operation, payload| {
+            if binding != "kubewarden" {
+                return Err(format!("unknown binding: {binding}"));
+            }
+            match access.as_ref() {
+                HostAccess::Denied => Err(access_denied(payload)),
+                // policy-evaluator hands the guest a failed call as the Debug form of its
+                // error (with RUST_BACKTRACE unset: the message alone) behind this prefix.
+                HostAccess::Replay(replay) => replay
+                    .answer(namespace, operation, payload)
+                    .map(Arc::new)
+                    .map_err(|e| format!("Callback evaluation failure: {e}")),
+            }
+        })
+    }
+
+    /// Calls the guest's `operation` on a fresh instance; `Err` carries the guest's error.
+    fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
+        Ok(self.guest.call(operation, payload, self.host())?.response)
     }
 }
 
 /// Calls `validate_settings`; `Err` carries kwctl's message for invalid settings.
-pub fn validate_settings(host: &WapcHost, settings: &Value) -> Result<()> {
-    let raw = host
+pub fn validate_settings(policy: &Policy, settings: &Value) -> Result<()> {
+    let raw = policy
         .call("validate_settings", &serde_json::to_vec(settings)?)
         .map_err(|e| anyhow!("Provided settings are not valid: {e}"))?;
     let response: Value =
@@ -92,9 +103,9 @@ pub fn admission_request(document: Value) -> Result<Value> {
 }
 
 /// Calls `validate` and builds kwctl's AdmissionResponse.
-pub fn validate(host: &WapcHost, request: &Value, settings: &Value) -> Result<AdmissionResponse> {
+pub fn validate(policy: &Policy, request: &Value, settings: &Value) -> Result<AdmissionResponse> {
     let payload = serde_json::to_vec(&json!({ "request": request, "settings": settings }))?;
-    let raw = host
+    let raw = policy
         .call("validate", &payload)
         .map_err(|e| anyhow!("the policy failed: {e}"))?;
     let response: ValidationResponse =

@@ -165,7 +165,7 @@ fn a_mutation_becomes_a_base64_json_patch() {
     // The patch is [{"op":"add","path":"/metadata/labels","value":{"x":"y"}}].
     assert_eq!(
         serde_json::to_string(&response).unwrap(),
-        r#"{"uid":"uid-1","allowed":true,"patchType":"JSONPatch","patch":"W3sib3AiOiJhZGQiLCJwYXRoIjoiL21ldGFkYXRhL2xhYmVscyIsInZhbHVlIjp7IngiOiJ5In19XQ=="}"#
+        r#"{"uid":"uid-1","allowed":true,"patchType":"JSONPatch","patch":"W3sib3AiOiJhZGQiLCJwYXRoIjoiL21ldGFkYXRhL2xhYmVscyIsInZhbHVlIjp7IngiOiJ5In19XQ==","auditAnnotations":null,"warnings":null}"#
     );
 }
 
@@ -180,7 +180,7 @@ fn an_empty_diff_sends_no_patch() {
     .unwrap();
     assert_eq!(
         serde_json::to_string(&response).unwrap(),
-        r#"{"uid":"u","allowed":true}"#
+        r#"{"uid":"u","allowed":true,"auditAnnotations":null,"warnings":null}"#
     );
 }
 
@@ -194,6 +194,29 @@ fn a_rejection_carries_status_message_and_code_and_warnings() {
     .unwrap();
     assert_eq!(
         serde_json::to_string(&response).unwrap(),
-        r#"{"uid":"u","allowed":false,"status":{"message":"no","code":409},"warnings":["w"]}"#
+        r#"{"uid":"u","allowed":false,"status":{"message":"no","code":409},"auditAnnotations":null,"warnings":["w"]}"#
+    );
+}
+
+/// kwctl's serde_json keeps object keys sorted (no `preserve_order`), so its patches list the
+/// changes in key order whatever order the object was written in. A test host built with
+/// `preserve_order` (Cargo unifies features across a workspace build) would not.
+#[test]
+fn patch_operations_come_in_key_order_as_kwctl_writes_them() {
+    let object: Value = serde_json::from_str(r#"{"z":{},"a":{}}"#).unwrap();
+    let mutated: Value = serde_json::from_str(r#"{"z":{"k":1},"a":{"k":2}}"#).unwrap();
+    let response = AdmissionResponse::from_validation(
+        "u",
+        &object,
+        validation(json!({ "accepted": true, "mutated_object": mutated })),
+    )
+    .unwrap();
+    use base64::Engine as _;
+    let patch = base64::engine::general_purpose::STANDARD
+        .decode(response.patch.unwrap())
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(patch).unwrap(),
+        r#"[{"op":"add","path":"/a/k","value":2},{"op":"add","path":"/z/k","value":1}]"#
     );
 }

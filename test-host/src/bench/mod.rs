@@ -3,15 +3,14 @@
 //! three baselines on the same payloads (see `bench-guests`).
 
 pub mod cluster;
-pub mod engine;
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
+use crate::engine::{Guest, HostFn, Outcome};
 use cluster::Cluster;
-use engine::{Guest, HostFn, Outcome};
 
 /// The evaluations of one guest function on one cluster, in round order.
 pub struct Series {

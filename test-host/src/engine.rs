@@ -1,19 +1,21 @@
-//! A minimal waPC host on wasmtime for the benchmark: the same protocol and WASI setup as
-//! wasmtime-provider (which policy-server runs), plus what the provider hides: the guest's
-//! linear memory, whose size after a call is its peak (wasm memory never shrinks).
+//! A minimal waPC host on wasmtime, for `run` and `bench` alike: the waPC protocol as
+//! wasmtime-provider speaks it (kwctl and policy-server run policies through it), with the
+//! guest's linear memory in reach (its size after a call is its peak: wasm memory never shrinks)
+//! and an optional count of executed instructions.
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
-use wasi_common::WasiCtx;
 use wasmtime::{Caller, Engine, InstancePre, Linker, Memory, Module, Store, TypedFunc};
+
+use crate::wasi::{self, WasiView};
 
 /// Answers the guest's host calls: `(binding, namespace, operation, payload)`.
 /// Responses are shared, not copied: the copy that counts is the one into guest memory.
 pub type HostFn = Box<dyn FnMut(&str, &str, &str, &[u8]) -> Result<Arc<Vec<u8>>, String> + Send>;
 
 struct State {
-    wasi: WasiCtx,
+    stdout: Box<dyn std::io::Write + Send>,
     request: (Vec<u8>, Vec<u8>),
     response: Option<Vec<u8>>,
     error: Option<String>,
@@ -21,6 +23,12 @@ struct State {
     host_error: Option<String>,
     host: HostFn,
     bytes_received: usize,
+}
+
+impl WasiView for State {
+    fn stdout(&mut self) -> &mut dyn std::io::Write {
+        &mut self.stdout
+    }
 }
 
 /// A module compiled once, instantiated afresh for every evaluation.
@@ -164,7 +172,7 @@ fn link(linker: &mut Linker<State>) -> wasmtime::Result<()> {
         "__console_log",
         |_: Caller<'_, State>, _: i32, _: i32| {},
     )?;
-    wasi_common::sync::add_to_linker(linker, |s: &mut State| &mut s.wasi)?;
+    wasi::add_to_linker(linker)?;
     Ok(())
 }
 
@@ -179,6 +187,9 @@ impl Guest {
         let module = Module::new(&engine, wasm).map_err(|e| anyhow!("compiling the guest: {e}"))?;
         let mut linker = Linker::new(&engine);
         link(&mut linker).map_err(|e| anyhow!("linking the guest: {e}"))?;
+        linker
+            .define_unknown_imports_as_traps(&module)
+            .map_err(|e| anyhow!("linking the guest: {e}"))?;
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|e| anyhow!("pre-instantiating the guest: {e}"))?;
@@ -188,9 +199,7 @@ impl Guest {
     /// One evaluation on a fresh instance: instantiate, `wapc_init`, call `operation`.
     pub fn call(&self, operation: &str, payload: &[u8], host: HostFn) -> Result<Outcome> {
         let state = State {
-            wasi: wasi_common::sync::WasiCtxBuilder::new()
-                .inherit_stdio()
-                .build(),
+            stdout: Box::new(std::io::stdout()),
             request: (operation.as_bytes().to_vec(), payload.to_vec()),
             response: None,
             error: None,
