@@ -245,6 +245,10 @@ def new_pod(name, networks=None, namespace="default", vmi=None, extra_annotation
 def main():
     os.makedirs(OUT, exist_ok=True)
 
+    # The sample cluster as the API server stores it, for the fake API server that the
+    # policy-server tests run against (tests/engine/fake_apiserver.py).
+    write("cluster.json", json.dumps({"VirtualMachine": SAMPLE_VMS, "Pod": SAMPLE_PODS}, indent=1) + "\n")
+
     # Sessions ------------------------------------------------------------------------------
     session("session-none.yml", vms=None)
     session("session-empty.yml")
