@@ -106,7 +106,7 @@ warnings_are() { response ".warnings == $1"; }
 
 @test "settings: every key set to a valid value is accepted" {
   evaluate vm-create-no-template.json session-none.yml \
-    '{"rangeStart":"0A:00:00:00:00:00","rangeEnd":"0a-00-00-ff-ff-ff","excludedMacs":["0a:00:00:00:00:00","0a00.0000.0010-0a00.0000.001f"],"duplicateMacs":"reject","inventory":"tracked","podShortForm":"ignore","seed":"cluster-east"}'
+    '{"rangeStart":"0A:00:00:00:00:00","rangeEnd":"0a-00-00-ff-ff-ff","excludedMacs":["0a:00:00:00:00:00","0a00.0000.0010-0a00.0000.001f"],"duplicateMacs":"reject","inventory":"tracked","auditDuplicates":"ignore","podShortForm":"ignore","seed":"cluster-east"}'
   accepted_unchanged
 }
 
@@ -159,7 +159,12 @@ warnings_are() { response ".warnings == $1"; }
 
 @test "settings: an unknown inventory value is refused, naming key and value" {
   run settings_error '{"inventory":"some"}'
-  [[ "$output" == *'invalid inventory value "some": expected one of all, tracked'* ]]
+  [[ "$output" == *'invalid inventory value "some": expected one of pods-tracked, all, tracked'* ]]
+}
+
+@test "settings: an unknown auditDuplicates value is refused, naming key and value" {
+  run settings_error '{"auditDuplicates":"warn"}'
+  [[ "$output" == *'invalid auditDuplicates value "warn": expected one of report, ignore'* ]]
 }
 
 @test "settings: an unknown podShortForm value is refused, naming key and value" {
@@ -339,6 +344,36 @@ warnings_are() { response ".warnings == $1"; }
   response '.allowed == true'
 }
 
+# --- Inventory modes (behaviour.md section 7) --------------------------------------------------
+# The sample cluster's unlabelled objects: VM legacy/old-vm (.50) and its launcher pod, which holds
+# .50 too, and the standalone pod legacy/old-pod (.60). A pool of .50 and .60 only:
+FIFTY_SIXTY='{"rangeStart":"02:00:00:00:00:50","rangeEnd":"02:00:00:00:00:60","excludedMacs":["02:00:00:00:00:51-02:00:00:00:00:5f"]}'
+
+@test "inventory: pods-tracked (the default) lists every VM and only labelled pods" {
+  # session-cluster.yml records the default's calls: VMs without a selector, Pods with it.
+  evaluate vm-create-one-nic.json session-cluster.yml "$FIFTY_SIXTY"
+  # .50 is avoided through the VM old-vm (its unlabelled launcher pod is not listed); .60, held by
+  # the unlabelled standalone pod old-pod, is not seen, as documented.
+  patch_is '[.[] | select(.path | endswith("/macAddress")) | .value] == ["02:00:00:00:00:60"]'
+}
+
+@test "inventory: pods-tracked sees a labelled standalone pod's MAC" {
+  evaluate vm-create-mac-held-by-pod.json session-cluster.yml '{"duplicateMacs":"reject"}'
+  rejected_with "${CREATE_WRAPPER}failed to allocate requested mac address: 02:00:00:00:00:40 is used by Pod default/net-tool"
+}
+
+@test "inventory: pods-tracked does not see an unlabelled standalone pod's MAC" {
+  evaluate vm-create-mac-held-by-old-pod.json session-cluster.yml '{"duplicateMacs":"reject"}'
+  response '.allowed == true and .warnings == null'
+}
+
+@test "inventory: all lists every pod, so an unlabelled pod's MAC is seen" {
+  evaluate vm-create-mac-held-by-old-pod.json session-cluster-all.yml '{"inventory":"all","duplicateMacs":"reject"}'
+  rejected_with "${CREATE_WRAPPER}failed to allocate requested mac address: 02:00:00:00:00:60 is used by Pod legacy/old-pod"
+  evaluate vm-create-one-nic.json session-cluster-all.yml "$(jq -c '. + {inventory: "all"}' <<<"$FIFTY_SIXTY")"
+  rejected_with "${CREATE_WRAPPER}the range is full"
+}
+
 @test "vm: a host error on the VM list rejects, naming the call" {
   evaluate vm-create.json session-vm-list-error.yml
   response '.allowed == false'
@@ -491,6 +526,60 @@ warnings_are() { response ".warnings == $1"; }
   [ "$status" -eq 0 ]
   response '.allowed == false'
   response '.status.message | endswith("cannot build the MAC inventory: host call list_resources_all kubevirt.io/v1 VirtualMachine failed: Host error: Policy has not been granted access to Kubernetes kubevirt.io/v1/VirtualMachine resources. The violation has been reported.")'
+}
+
+# --- Audit re-evaluations (behaviour.md section 10) ------------------------------------------
+# Requests as Kubewarden's audit scanner sends them: CREATE of the stored object, uid = its uid.
+
+@test "audit: a VM sharing a MAC with a pod fails, naming the pod" {
+  evaluate audit-vm-clash.json session-cluster.yml
+  response '.status.code == 409 and (has("patch") | not)'
+  rejected_with 'MAC collision: 02:00:00:00:00:70 on interface blue is also held by Pod default/clash-pod'
+}
+
+@test "audit: the pod sharing that MAC fails too, naming the VM" {
+  evaluate audit-pod-clash.json session-cluster.yml
+  response '.status.code == 409'
+  rejected_with 'MAC collision: 02:00:00:00:00:70 on network blue-net is also held by VirtualMachine default/clash-vm'
+}
+
+@test "audit: a VM whose MACs nobody else holds passes, without a patch" {
+  evaluate audit-vm-alone.json session-cluster.yml
+  accepted_unchanged
+}
+
+@test "audit: a VM whose own launcher pod holds its MAC passes" {
+  evaluate audit-vm-own-launcher.json session-cluster.yml
+  accepted_unchanged
+}
+
+@test "audit: a launcher pod whose VM exists passes; the VM's audit reports for both" {
+  evaluate audit-pod-launcher.json session-launcher-vm-exists.yml
+  accepted_unchanged
+}
+
+@test "audit: a VM without MACs passes, never allocates, and reads no inventory" {
+  evaluate audit-vm-no-macs.json session-none.yml
+  accepted_unchanged
+}
+
+@test "audit: the default settings admit a duplicate with a warning, then the audit fails it" {
+  evaluate vm-create-mac-held-by-pod.json session-cluster.yml
+  response '.allowed == true and (.warnings | length) == 1'
+  evaluate audit-vm-clash.json session-cluster.yml
+  response '.allowed == false'
+}
+
+@test "audit: auditDuplicates ignore answers the audit as an admission (warn: accepted with a warning)" {
+  evaluate audit-vm-clash.json session-cluster.yml '{"auditDuplicates":"ignore"}'
+  response '.allowed == true and (has("patch") | not)'
+  warnings_are '["MAC address 02:00:00:00:00:70 requested for interface blue is already used by Pod default/clash-pod"]'
+}
+
+@test "audit: a host error while auditing fails closed, naming the call" {
+  evaluate audit-vm-clash.json session-pod-list-error.yml
+  response '.allowed == false and .status.code == 500'
+  response '.status.message | contains("cannot build the MAC inventory: host call list_resources_all v1 Pod failed:")'
 }
 
 # --- Bad input (issue 7): a clear message or a correct answer, never a crash ------------------

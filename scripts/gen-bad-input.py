@@ -74,7 +74,7 @@ def main(out):
         {"metadata": {"name": "d", "annotations": {gen.NETWORKS: compact([{"name": "x", "mac": "not a mac"}, {"mac": 5}])}}},
         "a string",
     ]
-    lines = gen.list_exchange("VirtualMachine", vms, False) + gen.list_exchange("Pod", pods, False)
+    lines = gen.list_exchange("VirtualMachine", vms) + gen.list_exchange("Pod", pods)
     gen.write("session-broken-items.yml", "\n".join(lines) + "\n")
     gen.request("vm-three-pool.json", "VirtualMachine", "CREATE",
                 gen.new_vm("new", [gen.iface("blue", "bridge")], [gen.multus("blue")]))
@@ -83,8 +83,8 @@ def main(out):
     for p in range(1024):
         networks = [{"name": "n", "mac": mac(MILLION_BASE + p * 1024 + i)} for i in range(1024)
                     if MILLION_BASE + p * 1024 + i != MILLION_FREE]
-        holders.append(gen.listed_pod(gen.pod("bulk", f"holder-{p}", compact(networks))))
-    lines = gen.list_exchange("VirtualMachine", [], False) + gen.list_exchange("Pod", holders, False)
+        holders.append(gen.listed_pod(gen.pod("bulk", f"holder-{p}", compact(networks), labels=gen.TRACKED)))
+    lines = gen.list_exchange("VirtualMachine", []) + gen.list_exchange("Pod", holders)
     gen.write("session-million.yml", "\n".join(lines) + "\n")
     gen.write("million-settings.json", compact({"rangeStart": mac(MILLION_BASE), "rangeEnd": mac(MILLION_BASE + (1 << 20) - 1)}))
     gen.write("million-free.txt", mac(MILLION_FREE) + "\n")

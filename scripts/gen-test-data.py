@@ -115,8 +115,10 @@ SAMPLE_VMS = [
     # Being deleted: holds nothing.
     vm("default", "retired", [iface("blue", "bridge", "02:00:00:00:00:30")], [multus("blue")], labels=TRACKED,
        deletionTimestamp="2026-11-27T09:00:00Z"),
-    # Created before the policy: no tracking label (seen only with `inventory: all`).
+    # Created before the policy: no tracking label (unseen only with `inventory: tracked`).
     vm("legacy", "old-vm", [iface("blue", "sriov", "02:00:00:00:00:50")], [multus("blue")]),
+    # Shares .70 with the pod default/clash-pod: what the audit reports.
+    vm("default", "clash-vm", [iface("blue", "bridge", "02:00:00:00:00:70")], [multus("blue")], labels=TRACKED),
 ]
 SAMPLE_PODS = [
     pod("default", "net-tool", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:00:40"}], separators=(",", ":")),
@@ -125,6 +127,14 @@ SAMPLE_PODS = [
         vmi="db", labels={**TRACKED, "kubevirt.io": "virt-launcher"}),
     pod("kube-system", "coredns-6d4b75cb6d-abcde", labels={"k8s-app": "kube-dns"}),
     pod("default", "short-form", "blue-net", labels={"app": "legacy"}),
+    # Created before the policy: unlabelled. Its launcher pod holds old-vm's MAC, which the VM
+    # list has anyway; old-pod's own MAC is seen only with `inventory: all`.
+    pod("legacy", "virt-launcher-old-vm-h8v4s", json.dumps([{"name": "blue-net", "namespace": "legacy", "mac": "02:00:00:00:00:50", "interface": "pod16367aacb67"}], separators=(",", ":")),
+        vmi="old-vm", labels={"kubevirt.io": "virt-launcher"}),
+    pod("legacy", "old-pod", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:00:60"}], separators=(",", ":")),
+        labels={"app": "legacy"}),
+    pod("default", "clash-pod", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:00:70"}], separators=(",", ":")),
+        labels=TRACKED),
 ]
 
 
@@ -141,10 +151,18 @@ def yaml_quote(text):
     return "'" + text.replace("'", "''") + "'"
 
 
-def list_exchange(kind, items, tracked, error=None):
+# What each `inventory` mode lists by the tracking label (behaviour.md section 7).
+SELECTS_BY_LABEL = {
+    "pods-tracked": {"VirtualMachine": False, "Pod": True},
+    "all": {"VirtualMachine": False, "Pod": False},
+    "tracked": {"VirtualMachine": True, "Pod": True},
+}
+
+
+def list_exchange(kind, items, mode="pods-tracked", error=None):
     api = "kubevirt.io/v1" if kind == "VirtualMachine" else "v1"
     masks = VM_MASKS if kind == "VirtualMachine" else POD_MASKS
-    selector = "kubemacpool.io/tracked=true" if tracked else "null"
+    selector = "kubemacpool.io/tracked=true" if SELECTS_BY_LABEL[mode][kind] else "null"
     lines = [
         "- type: Exchange",
         "  request: |",
@@ -181,17 +199,19 @@ def response_lines(error, payload):
     return ["  response:", "    type: Success", f"    payload: {yaml_quote(payload())}"]
 
 
-def session(name, vms=(), pods=(), tracked=False, vm_error=None, pod_error=None, get=None):
-    """Writes a session: an optional get_resource, then the two inventory lists."""
+def session(name, vms=(), pods=(), mode="pods-tracked", vm_error=None, pod_error=None, get=None):
+    """Writes a session: an optional get_resource, then the two inventory lists as `mode`
+    selects them (the host lists only labelled objects where the call carries the selector)."""
     lines = []
     if get is not None:
         lines += get_exchange(**get)
     if vms is not None:
-        listed_vms = [masked_vm(v) for v in vms if not tracked or is_tracked(v)]
-        lines += list_exchange("VirtualMachine", listed_vms, tracked, vm_error)
+        by_label = SELECTS_BY_LABEL[mode]
+        listed_vms = [masked_vm(v) for v in vms if not by_label["VirtualMachine"] or is_tracked(v)]
+        lines += list_exchange("VirtualMachine", listed_vms, mode, vm_error)
         if vm_error is None and pods is not None:
-            listed_pods = [listed_pod(p) for p in pods if not tracked or is_tracked(p)]
-            lines += list_exchange("Pod", listed_pods, tracked, pod_error)
+            listed_pods = [listed_pod(p) for p in pods if not by_label["Pod"] or is_tracked(p)]
+            lines += list_exchange("Pod", listed_pods, mode, pod_error)
     write(name, "\n".join(lines) + "\n" if lines else "[]\n")
 
 
@@ -224,6 +244,32 @@ def request(name, kind, operation, obj, old=None, uid="1299d386-525b-4032-98ae-1
     write(name, json.dumps(doc, indent=2) + "\n")
 
 
+def audit_request(name, obj):
+    """What Kubewarden's audit scanner (1.35, internal/audit-scanner) sends for a stored object:
+    CREATE, uid = the object's own uid, Resource holding the Kind, empty userInfo, no dryRun."""
+    group, _, version = obj["apiVersion"].rpartition("/")
+    gvk = {"group": group, "version": version, "kind": obj["kind"]}
+    req = {
+        "uid": obj["metadata"]["uid"],
+        "kind": gvk,
+        "resource": {"group": group, "version": version, "resource": obj["kind"]},
+        "requestKind": gvk,
+        "name": obj["metadata"]["name"],
+        "namespace": obj["metadata"]["namespace"],
+        "operation": "CREATE",
+        "userInfo": {},
+        "object": obj,
+        "oldObject": None,
+    }
+    write(name, json.dumps(req, indent=2) + "\n")
+
+
+def sample(kind, namespace, name):
+    """A stored object of the sample cluster."""
+    objects = SAMPLE_VMS if kind == "VirtualMachine" else SAMPLE_PODS
+    return next(o for o in objects if o["metadata"]["namespace"] == namespace and o["metadata"]["name"] == name)
+
+
 def new_vm(name, interfaces, networks, namespace="default"):
     """A VM as a user submits it: no server-side metadata."""
     v = vm(namespace, name, interfaces, networks)
@@ -253,8 +299,9 @@ def main():
     session("session-none.yml", vms=None)
     session("session-empty.yml")
     session("session-cluster.yml", SAMPLE_VMS, SAMPLE_PODS)
-    session("session-cluster-shuffled.yml", list(reversed(SAMPLE_VMS)), [SAMPLE_PODS[2], SAMPLE_PODS[0], SAMPLE_PODS[3], SAMPLE_PODS[1]])
-    session("session-cluster-tracked.yml", SAMPLE_VMS, SAMPLE_PODS, tracked=True)
+    session("session-cluster-shuffled.yml", list(reversed(SAMPLE_VMS)), [SAMPLE_PODS[i] for i in (2, 0, 5, 3, 6, 1, 4)])
+    session("session-cluster-all.yml", SAMPLE_VMS, SAMPLE_PODS, mode="all")
+    session("session-cluster-tracked.yml", SAMPLE_VMS, SAMPLE_PODS, mode="tracked")
     session("session-vm-list-error.yml", vm_error="Forbidden: virtualmachines.kubevirt.io is forbidden: User \"system:serviceaccount:kubewarden:policy-server\" cannot list resource \"virtualmachines\"")
     session("session-pod-list-error.yml", SAMPLE_VMS, pod_error="Get \"https://10.96.0.1:443/api/v1/pods\": dial tcp 10.96.0.1:443: connect: connection refused")
     db = vm("prod", "db", [iface("default", "bridge"), iface("blue", "bridge", "02:00:00:00:00:20")], [pod_net("default"), multus("blue")], labels=TRACKED)
@@ -326,6 +373,17 @@ def main():
     deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
                   "spec": {"template": {"metadata": {"annotations": {NETWORKS: "blue-net"}}}}}
     request("deployment-create.json", "Deployment", "CREATE", deployment)
+
+    # Audit re-evaluations of stored objects (behaviour.md section 10) ---------------------
+    audit_request("audit-vm-clash.json", sample("VirtualMachine", "default", "clash-vm"))
+    audit_request("audit-pod-clash.json", sample("Pod", "default", "clash-pod"))
+    audit_request("audit-vm-alone.json", sample("VirtualMachine", "default", "web"))
+    audit_request("audit-vm-own-launcher.json", sample("VirtualMachine", "prod", "db"))
+    audit_request("audit-pod-launcher.json", sample("Pod", "prod", "virt-launcher-db-7xk2p"))
+    audit_request("audit-vm-no-macs.json", vm("default", "plain", [iface("default", "bridge")], [pod_net("default")]))
+    # Requests for the MACs that only some inventory modes see.
+    request("vm-create-mac-held-by-old-pod.json", "VirtualMachine", "CREATE",
+            new_vm("vm-copycat", [iface("blue", "bridge", "02:00:00:00:00:60")], [multus("blue")]))
 
     # Pod requests --------------------------------------------------------------------------
     request("pod-create.json", "Pod", "CREATE", new_pod("net-client", json.dumps(

@@ -6,7 +6,7 @@ use std::fmt;
 use crate::allocator::{UsedSet, allocate, allocation_hash};
 use crate::inventory::{Inventory, InventoryError};
 use crate::mac::Mac;
-use crate::owner::{Identity, Kind, Owner};
+use crate::owner::{self, Identity, Kind, Owner};
 use crate::settings::{DuplicateMacs, Settings};
 
 /// The object being admitted, as allocation sees it.
@@ -43,14 +43,6 @@ impl AllocationError {
     }
 }
 
-fn join_owners(owners: &[Owner]) -> String {
-    owners
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl fmt::Display for AllocationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -58,7 +50,7 @@ impl fmt::Display for AllocationError {
             AllocationError::RequestedMacInUse { mac, owners } => write!(
                 f,
                 "failed to allocate requested mac address: {mac} is used by {}",
-                join_owners(owners)
+                owner::join(owners)
             ),
             AllocationError::Inventory(e) => write!(f, "{e}"),
         }
@@ -117,7 +109,7 @@ impl<'a> Allocation<'a> {
             _ => {
                 self.warnings.push(format!(
                     "MAC address {mac} requested for {place} is already used by {}",
-                    join_owners(&owners)
+                    owner::join(&owners)
                 ));
                 Ok(())
             }

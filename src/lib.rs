@@ -7,16 +7,19 @@
 pub mod admission;
 pub mod allocation;
 pub mod allocator;
+pub mod audit;
 pub mod cluster;
 pub mod inventory;
 pub mod mac;
 pub mod metadata;
 pub mod multus;
+pub mod object;
 pub mod owner;
 pub mod pod;
 pub mod pool;
 pub mod scan;
 pub mod settings;
+pub mod verdict;
 pub mod virtual_machine;
 
 use kubewarden_policy_sdk::protocol_version_guest;
@@ -24,9 +27,9 @@ use kubewarden_policy_sdk::request::ValidationRequest;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use wapc_guest::{CallResult, register_function};
 
-use crate::admission::Verdict;
 use crate::cluster::KubewardenHost;
 use crate::settings::{RawSettings, validate_settings_payload};
+use crate::verdict::Verdict;
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {

@@ -102,6 +102,18 @@ impl Selection {
         }
     }
 
+    /// Element `index` as warnings and collision reports name it: `interface net1` when the
+    /// pod names its interface, otherwise `network [namespace/]name`.
+    pub fn place(&self, index: usize) -> String {
+        let interface = self.elements[index]
+            .get("interface")
+            .and_then(Value::as_str);
+        match interface {
+            Some(interface) if !interface.is_empty() => format!("interface {interface}"),
+            _ => format!("network {}", self.hash_name(index)),
+        }
+    }
+
     pub fn set_mac(&mut self, index: usize, mac: Mac) {
         self.elements[index].insert("mac".to_string(), Value::String(mac.to_string()));
     }

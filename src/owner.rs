@@ -68,3 +68,12 @@ impl fmt::Display for Owner {
         write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
     }
 }
+
+/// Owners as messages list them: `VirtualMachine ns/a, Pod ns/b`.
+pub fn join(owners: &[Owner]) -> String {
+    owners
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -7,15 +7,17 @@ use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::admission::{Verdict, add_tracking_label, hash_name, namespace_of};
 use crate::allocation::{Allocation, AllocationError, Subject};
+use crate::audit;
 use crate::cluster::Cluster;
 use crate::inventory::{Inventory, VM_LIST};
 use crate::mac::{Mac, ParseMacError};
 use crate::metadata::PodMetadata;
 use crate::multus::{NETWORKS_ANNOTATION, Selection, SelectionError, is_short_form};
+use crate::object::{add_tracking_label, hash_name, namespace_of};
 use crate::owner::{Identity, Kind};
 use crate::settings::{DuplicateMacs, PodShortForm, Settings};
+use crate::verdict::Verdict;
 
 /// The text of the host's error for a `get_resource` of an object that does not exist; the
 /// only way to tell "not found" from other failures.
@@ -63,13 +65,92 @@ pub fn admit(
     settings: &Settings,
     cluster: &impl Cluster,
 ) -> Verdict {
-    match mutate(request, settings, cluster) {
-        Ok(verdict) => verdict,
-        Err(e) => Verdict::Reject {
-            message: e.to_string(),
-            code: e.code(),
+    answer(mutate(request, settings, cluster))
+}
+
+/// An audit re-evaluation of a stored pod (behaviour.md section 10): every MAC of its Multus
+/// annotation against the other owners. Unlike an admission it reads pods that Multus has
+/// already wired (`network-status` set): those are the pods that hold MACs. A launcher pod
+/// whose VM exists is left to the VM's audit, which reports the collision once.
+pub fn audit(
+    request: &KubernetesAdmissionRequest,
+    settings: &Settings,
+    cluster: &impl Cluster,
+) -> Verdict {
+    answer(collisions(request, settings, cluster))
+}
+
+fn answer(outcome: Result<Verdict, PodError>) -> Verdict {
+    outcome.unwrap_or_else(|e| Verdict::Reject {
+        message: e.to_string(),
+        code: e.code(),
+    })
+}
+
+fn read_metadata(object: &Value) -> Result<PodMetadata<'_>, PodError> {
+    match object.get("metadata") {
+        Some(metadata) => {
+            PodMetadata::deserialize(metadata).map_err(|e| PodError::Unreadable(e.to_string()))
+        }
+        None => Ok(PodMetadata::default()),
+    }
+}
+
+/// The identity duplicate checks use: a launcher pod is one owner with its VM.
+fn identity<'a>(namespace: &'a str, metadata: &'a PodMetadata<'a>) -> Identity<'a> {
+    match metadata.launcher_of() {
+        Some(vmi) => Identity {
+            family: Kind::VirtualMachine,
+            namespace,
+            name: vmi,
+        },
+        None => Identity {
+            family: Kind::Pod,
+            namespace,
+            name: &metadata.name,
         },
     }
+}
+
+/// The MACs the elements of `selection` request, in order; `None` for a blank.
+fn requested_macs(selection: &Selection) -> Result<Vec<Option<Mac>>, PodError> {
+    (0..selection.len())
+        .map(|index| {
+            selection
+                .mac(index)
+                .map(|mac| Mac::parse(mac).map_err(PodError::InvalidMac))
+                .transpose()
+        })
+        .collect()
+}
+
+fn collisions(
+    request: &KubernetesAdmissionRequest,
+    settings: &Settings,
+    cluster: &impl Cluster,
+) -> Result<Verdict, PodError> {
+    let metadata = read_metadata(&request.object)?;
+    let Some(value) = metadata.annotations.networks.as_deref() else {
+        return Ok(Verdict::accept());
+    };
+    // The short form names no MAC: nothing to collide.
+    if !value.is_empty() && is_short_form(value) {
+        return Ok(Verdict::accept());
+    }
+    let selection = Selection::parse(value).map_err(PodError::Selection)?;
+    let namespace = namespace_of(request, &metadata.namespace);
+    if let Some(vmi) = metadata.launcher_of()
+        && vm_owns_launcher(cluster, namespace, vmi)
+    {
+        return Ok(Verdict::accept());
+    }
+    let held: Vec<(Mac, String)> = requested_macs(&selection)?
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, mac)| Some((mac?, selection.place(index))))
+        .collect();
+    audit::report(cluster, settings, &identity(namespace, &metadata), &held)
+        .map_err(|e| PodError::Allocation(AllocationError::from(e)))
 }
 
 fn mutate(
@@ -77,12 +158,7 @@ fn mutate(
     settings: &Settings,
     cluster: &impl Cluster,
 ) -> Result<Verdict, PodError> {
-    let metadata = match request.object.get("metadata") {
-        Some(metadata) => {
-            PodMetadata::deserialize(metadata).map_err(|e| PodError::Unreadable(e.to_string()))?
-        }
-        None => PodMetadata::default(),
-    };
+    let metadata = read_metadata(&request.object)?;
     let annotations = &metadata.annotations;
     let Some(value) = annotations.networks.as_deref() else {
         return Ok(Verdict::accept());
@@ -103,14 +179,7 @@ fn mutate(
         return Ok(Verdict::accept());
     }
 
-    let requested = (0..selection.len())
-        .map(|index| {
-            selection
-                .mac(index)
-                .map(|mac| Mac::parse(mac).map_err(PodError::InvalidMac))
-                .transpose()
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let requested = requested_macs(&selection)?;
     let needs_inventory = requested.iter().any(Option::is_none)
         || (settings.duplicate_macs != DuplicateMacs::Allow && !requested.is_empty());
     let inventory = if needs_inventory {
@@ -122,18 +191,7 @@ fn mutate(
         kind: Kind::Pod,
         namespace,
         hash_name: hash_name(request, &metadata.name, &metadata.generate_name),
-        identity: match launcher_of {
-            Some(vmi) => Identity {
-                family: Kind::VirtualMachine,
-                namespace,
-                name: vmi,
-            },
-            None => Identity {
-                family: Kind::Pod,
-                namespace,
-                name: &metadata.name,
-            },
-        },
+        identity: identity(namespace, &metadata),
     };
     let mut allocation = Allocation::new(
         settings,
@@ -143,7 +201,7 @@ fn mutate(
     );
     for (index, mac) in requested.iter().enumerate() {
         if let Some(mac) = mac {
-            allocation.request(*mac, &format!("network {}", selection.hash_name(index)))?;
+            allocation.request(*mac, &selection.place(index))?;
         }
     }
     let mut rewrite = short_form;

@@ -22,6 +22,7 @@ pub struct RawSettings {
     pub excluded_macs: Vec<String>,
     pub duplicate_macs: String,
     pub inventory: String,
+    pub audit_duplicates: String,
     pub pod_short_form: String,
     pub seed: String,
 }
@@ -33,7 +34,8 @@ impl Default for RawSettings {
             range_end: DEFAULT_RANGE_END.to_string(),
             excluded_macs: Vec::new(),
             duplicate_macs: DuplicateMacs::Warn.to_string(),
-            inventory: InventoryMode::All.to_string(),
+            inventory: InventoryMode::PodsTracked.to_string(),
+            audit_duplicates: AuditDuplicates::Report.to_string(),
             pod_short_form: PodShortForm::Convert.to_string(),
             seed: String::new(),
         }
@@ -48,13 +50,39 @@ pub enum DuplicateMacs {
     Allow,
 }
 
-/// Which cluster objects are listed to build the used set.
+/// Which cluster objects are listed to build the used set (behaviour.md section 7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InventoryMode {
-    /// Every VirtualMachine and Pod.
+    /// Every VirtualMachine, and only the Pods carrying the tracking label: virt-launcher pods
+    /// hold their VM's MACs, which the VM list already has, so the pods that hold MACs of their
+    /// own are those the policy admitted (and labelled) plus those the adoption step labels.
+    PodsTracked,
+    /// Every VirtualMachine and Pod: for clusters whose MAC-holding pods are not labelled yet.
     All,
     /// Only objects carrying the tracking label.
     Tracked,
+}
+
+impl InventoryMode {
+    /// Whether the VM list selects by the tracking label.
+    pub fn selects_vms_by_label(self) -> bool {
+        self == InventoryMode::Tracked
+    }
+
+    /// Whether the Pod list selects by the tracking label.
+    pub fn selects_pods_by_label(self) -> bool {
+        self != InventoryMode::All
+    }
+}
+
+/// What an audit re-evaluation of a stored object does when another owner holds one of its
+/// MACs (behaviour.md section 10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditDuplicates {
+    /// Reject, naming the other owners: the PolicyReport shows the collision as `fail`.
+    Report,
+    /// Answer audits like admissions.
+    Ignore,
 }
 
 /// What to do with the comma-separated form of the Multus annotation.
@@ -107,7 +135,8 @@ macro_rules! choice {
 }
 
 choice!(DuplicateMacs, "duplicateMacs" { Warn => "warn", Reject => "reject", Allow => "allow" });
-choice!(InventoryMode, "inventory" { All => "all", Tracked => "tracked" });
+choice!(InventoryMode, "inventory" { PodsTracked => "pods-tracked", All => "all", Tracked => "tracked" });
+choice!(AuditDuplicates, "auditDuplicates" { Report => "report", Ignore => "ignore" });
 choice!(PodShortForm, "podShortForm" { Convert => "convert", Ignore => "ignore" });
 
 /// Validated settings.
@@ -119,6 +148,7 @@ pub struct Settings {
     pub pool: Pool,
     pub duplicate_macs: DuplicateMacs,
     pub inventory: InventoryMode,
+    pub audit_duplicates: AuditDuplicates,
     pub pod_short_form: PodShortForm,
     pub seed: String,
 }
@@ -237,6 +267,7 @@ impl RawSettings {
             excluded,
             duplicate_macs: Choice::parse_choice(&self.duplicate_macs)?,
             inventory: Choice::parse_choice(&self.inventory)?,
+            audit_duplicates: Choice::parse_choice(&self.audit_duplicates)?,
             pod_short_form: Choice::parse_choice(&self.pod_short_form)?,
             seed: self.seed.clone(),
         })

@@ -1,7 +1,8 @@
 //! behaviour.md section 2: keys, defaults and every validation message.
 
 use kubemacpool_policy::settings::{
-    DuplicateMacs, InventoryMode, PodShortForm, RawSettings, Settings, validate_settings_payload,
+    AuditDuplicates, DuplicateMacs, InventoryMode, PodShortForm, RawSettings, Settings,
+    validate_settings_payload,
 };
 use rstest::rstest;
 
@@ -18,7 +19,8 @@ fn the_defaults_are_valid_and_documented() {
     assert_eq!(settings.range_end.to_string(), "02:ff:ff:ff:ff:ff");
     assert!(settings.excluded.is_empty());
     assert_eq!(settings.duplicate_macs, DuplicateMacs::Warn);
-    assert_eq!(settings.inventory, InventoryMode::All);
+    assert_eq!(settings.inventory, InventoryMode::PodsTracked);
+    assert_eq!(settings.audit_duplicates, AuditDuplicates::Report);
     assert_eq!(settings.pod_short_form, PodShortForm::Convert);
     assert_eq!(settings.seed, "");
     assert_eq!(settings, Settings::default());
@@ -34,12 +36,14 @@ fn every_key_is_read() {
     let settings = validate(
         r#"{"rangeStart":"0a:00:00:00:00:00","rangeEnd":"0a:00:00:00:ff:ff",
             "excludedMacs":["0a:00:00:00:00:00","0a:00:00:00:00:10-0a:00:00:00:00:1f"],
-            "duplicateMacs":"reject","inventory":"tracked","podShortForm":"ignore","seed":"cluster-a"}"#,
+            "duplicateMacs":"reject","inventory":"tracked","auditDuplicates":"ignore",
+            "podShortForm":"ignore","seed":"cluster-a"}"#,
     )
     .unwrap();
     assert_eq!(settings.pool.size(), 0x1_0000 - 1 - 16);
     assert_eq!(settings.duplicate_macs, DuplicateMacs::Reject);
     assert_eq!(settings.inventory, InventoryMode::Tracked);
+    assert_eq!(settings.audit_duplicates, AuditDuplicates::Ignore);
     assert_eq!(settings.pod_short_form, PodShortForm::Ignore);
     assert_eq!(settings.seed, "cluster-a");
 }
@@ -87,7 +91,11 @@ fn every_key_is_read() {
 )]
 #[case::inventory_value(
     r#"{"inventory":"labelled"}"#,
-    "invalid inventory value \"labelled\": expected one of all, tracked"
+    "invalid inventory value \"labelled\": expected one of pods-tracked, all, tracked"
+)]
+#[case::audit_duplicates_value(
+    r#"{"auditDuplicates":"warn"}"#,
+    "invalid auditDuplicates value \"warn\": expected one of report, ignore"
 )]
 #[case::pod_short_form_value(
     r#"{"podShortForm":"Convert"}"#,
@@ -95,7 +103,7 @@ fn every_key_is_read() {
 )]
 #[case::unknown_key(
     r#"{"rangestart":"02:00:00:00:00:00"}"#,
-    "invalid settings: unknown field `rangestart`, expected one of `rangeStart`, `rangeEnd`, `excludedMacs`, `duplicateMacs`, `inventory`, `podShortForm`, `seed` at line 1 column 13"
+    "invalid settings: unknown field `rangestart`, expected one of `rangeStart`, `rangeEnd`, `excludedMacs`, `duplicateMacs`, `inventory`, `auditDuplicates`, `podShortForm`, `seed` at line 1 column 13"
 )]
 #[case::wrong_type(
     r#"{"excludedMacs":"02:00:00:00:00:01"}"#,
@@ -118,4 +126,20 @@ fn validate_settings_answers_valid_false_with_the_message() {
     let response = validate_settings_payload(b"{}");
     assert!(response.valid);
     assert_eq!(response.message, None);
+}
+
+#[rstest]
+#[case::pods_tracked("pods-tracked", InventoryMode::PodsTracked, false, true)]
+#[case::all("all", InventoryMode::All, false, false)]
+#[case::tracked("tracked", InventoryMode::Tracked, true, true)]
+fn each_inventory_mode_selects_by_label_what_behaviour_md_says(
+    #[case] value: &str,
+    #[case] mode: InventoryMode,
+    #[case] vms_by_label: bool,
+    #[case] pods_by_label: bool,
+) {
+    let settings = validate(&format!(r#"{{"inventory":"{value}"}}"#)).unwrap();
+    assert_eq!(settings.inventory, mode);
+    assert_eq!(mode.selects_vms_by_label(), vms_by_label);
+    assert_eq!(mode.selects_pods_by_label(), pods_by_label);
 }

@@ -5,8 +5,10 @@ mod common;
 use common::*;
 use kubemacpool_policy::cluster::{Call, FakeCluster};
 use kubemacpool_policy::mac::Mac;
+use rstest::rstest;
 use serde_json::{Value, json};
 
+const TRACKED: &str = "kubemacpool.io/tracked=true";
 const CREATE_WRAPPER: &str =
     "Failed to create virtual machine allocation error: Failed to allocate mac to the vm object: ";
 const UPDATE_WRAPPER: &str = "Failed to update virtual machine allocation error: ";
@@ -579,20 +581,28 @@ fn the_inventory_is_two_list_calls_vms_then_pods_with_field_masks() {
                     "spec.template.spec.networks".into()
                 ],
             },
+            // The default `pods-tracked` lists only labelled pods.
             Call::ListAll {
                 api_version: "v1".into(),
                 kind: "Pod".into(),
-                label_selector: None,
+                label_selector: Some("kubemacpool.io/tracked=true".into()),
                 field_masks: vec!["metadata".into()],
             },
         ]
     );
 }
 
-#[test]
-fn tracked_mode_sends_the_label_selector_on_both_calls() {
+#[rstest]
+#[case::pods_tracked("pods-tracked", None, Some(TRACKED))]
+#[case::all("all", None, None)]
+#[case::tracked("tracked", Some(TRACKED), Some(TRACKED))]
+fn each_inventory_mode_sends_its_label_selectors(
+    #[case] mode: &str,
+    #[case] vms: Option<&str>,
+    #[case] pods: Option<&str>,
+) {
     let cluster = empty_cluster();
-    create(&demo_vm(), json!({ "inventory": "tracked" }), &cluster);
+    create(&demo_vm(), json!({ "inventory": mode }), &cluster);
     let selectors: Vec<Option<String>> = cluster
         .calls()
         .into_iter()
@@ -603,7 +613,7 @@ fn tracked_mode_sends_the_label_selector_on_both_calls() {
         .collect();
     assert_eq!(
         selectors,
-        vec![Some("kubemacpool.io/tracked=true".to_string()); 2]
+        vec![vms.map(str::to_string), pods.map(str::to_string)]
     );
 }
 

@@ -16,7 +16,7 @@ use kubemacpool_policy::mac::Mac;
 use kubemacpool_policy::multus::{Selection, held_macs, is_short_form};
 use kubemacpool_policy::pool::MacRange;
 use kubemacpool_policy::scan::Cursor;
-use kubemacpool_policy::settings::{InventoryMode, RawSettings, validate_settings_payload};
+use kubemacpool_policy::settings::{Choice, InventoryMode, RawSettings, validate_settings_payload};
 
 /// The MAC and range parsers: any text either parses to an address that round-trips through
 /// its normal form, or is refused with a message that quotes it.
@@ -120,7 +120,7 @@ pub fn inventory(data: &[u8]) {
         vms: data.to_vec(),
         pods: data.to_vec(),
     };
-    for mode in [InventoryMode::All, InventoryMode::Tracked] {
+    for &mode in InventoryMode::ALL {
         if let Err(e) = Inventory::load(&cluster, mode) {
             assert!(!e.to_string().is_empty());
         }

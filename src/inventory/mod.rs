@@ -23,11 +23,11 @@ use crate::virtual_machine::interfaces::VirtualMachineView;
 use pod::PodView;
 use vm::VmReader;
 
-/// Added to every Pod and VM the policy admits that holds a MAC; `inventory: tracked` lists
-/// only objects that carry it.
+/// Added to every Pod and VM the policy admits that holds a MAC; `inventory: pods-tracked`
+/// lists only the Pods that carry it, `inventory: tracked` only the Pods and VMs.
 pub const TRACKED_LABEL: &str = "kubemacpool.io/tracked";
 pub const TRACKED_VALUE: &str = "true";
-/// The label selector of `inventory: tracked`. A constant: policy-server keeps one watch per
+/// The label selector of the tracked lists. A constant: policy-server keeps one watch per
 /// distinct query, so a per-request value here would leak watches.
 pub const TRACKED_SELECTOR: &str = "kubemacpool.io/tracked=true";
 
@@ -42,7 +42,7 @@ lazy_static! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListCall {
     pub api_version: &'static str,
-    pub kind: &'static str,
+    pub kind: Kind,
     /// What the host keeps of each item; `metadata` is always kept whole.
     pub field_masks: &'static [&'static str],
 }
@@ -50,7 +50,7 @@ pub struct ListCall {
 /// VirtualMachines: metadata, interfaces and networks.
 pub const VM_LIST: ListCall = ListCall {
     api_version: "kubevirt.io/v1",
-    kind: "VirtualMachine",
+    kind: Kind::VirtualMachine,
     field_masks: &[
         "metadata",
         "spec.template.spec.domain.devices.interfaces",
@@ -61,7 +61,7 @@ pub const VM_LIST: ListCall = ListCall {
 /// Pods: metadata, which carries the annotations and owner references.
 pub const POD_LIST: ListCall = ListCall {
     api_version: "v1",
-    kind: "Pod",
+    kind: Kind::Pod,
     field_masks: &["metadata"],
 };
 
@@ -71,10 +71,9 @@ impl ListCall {
         ListAllResourcesRequest {
             api_version: self.api_version.to_string(),
             kind: self.kind.to_string(),
-            label_selector: match mode {
-                InventoryMode::All => None,
-                InventoryMode::Tracked => Some(TRACKED_SELECTOR.to_string()),
-            },
+            label_selector: self
+                .selects_by_label(mode)
+                .then(|| TRACKED_SELECTOR.to_string()),
             field_selector: None,
             field_masks: Some(
                 self.field_masks
@@ -82,6 +81,14 @@ impl ListCall {
                     .map(|m| m.to_string())
                     .collect::<BTreeSet<_>>(),
             ),
+        }
+    }
+
+    /// Whether `mode` lists this kind by the tracking label.
+    pub fn selects_by_label(&self, mode: InventoryMode) -> bool {
+        match self.kind {
+            Kind::VirtualMachine => mode.selects_vms_by_label(),
+            Kind::Pod => mode.selects_pods_by_label(),
         }
     }
 
@@ -225,7 +232,7 @@ fn add_pods(
     mode: InventoryMode,
     holders: &mut Vec<(Mac, Source)>,
 ) -> Result<(), InventoryError> {
-    if mode == InventoryMode::Tracked {
+    if POD_LIST.selects_by_label(mode) {
         // Tracked pods hold MACs: each is read in the pass that finds it.
         let mut buffer = Vec::new();
         return add_items(payload, &POD_LIST, Kind::Pod, holders, |c, visit| {

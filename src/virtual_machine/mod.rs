@@ -11,13 +11,15 @@ use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::admission::{Operation, Verdict, add_tracking_label, hash_name, namespace_of};
 use crate::allocation::{Allocation, AllocationError, Subject};
+use crate::audit;
 use crate::cluster::Cluster;
 use crate::inventory::Inventory;
 use crate::mac::{Mac, ParseMacError};
+use crate::object::{Operation, add_tracking_label, hash_name, namespace_of};
 use crate::owner::{Identity, Kind};
 use crate::settings::{DuplicateMacs, Settings};
+use crate::verdict::Verdict;
 use interfaces::{Nic, VirtualMachineView};
 
 const INTERFACES_POINTER: &str = "/spec/template/spec/domain/devices/interfaces";
@@ -114,13 +116,54 @@ pub fn admit(
     settings: &Settings,
     cluster: &impl Cluster,
 ) -> Verdict {
-    match mutate(request, operation, settings, cluster) {
-        Ok(verdict) => verdict,
-        Err(e) => Verdict::Reject {
-            message: e.message(operation),
-            code: e.code(),
-        },
+    answer(mutate(request, operation, settings, cluster), operation)
+}
+
+/// An audit re-evaluation of a stored VM (behaviour.md section 10): the VM's own checks as on
+/// admission, then the MAC of every eligible interface against the other owners. Nothing is
+/// allocated and nothing written.
+pub fn audit(
+    request: &KubernetesAdmissionRequest,
+    settings: &Settings,
+    cluster: &impl Cluster,
+) -> Verdict {
+    answer(collisions(request, settings, cluster), Operation::Create)
+}
+
+fn answer(outcome: Result<Verdict, VmError>, operation: Operation) -> Verdict {
+    outcome.unwrap_or_else(|e| Verdict::Reject {
+        message: e.message(operation),
+        code: e.code(),
+    })
+}
+
+fn collisions(
+    request: &KubernetesAdmissionRequest,
+    settings: &Settings,
+    cluster: &impl Cluster,
+) -> Result<Verdict, VmError> {
+    let vm = VirtualMachineView::deserialize(&request.object)
+        .map_err(|e| VmError::Unreadable(e.to_string()))?;
+    if !vm.has_template() || vm.metadata.deletion_timestamp.is_some() {
+        return Ok(Verdict::accept());
     }
+    let nics = vm.nics();
+    check_unique_names(&nics)?;
+    let macs = parse_macs(&nics)?;
+    check_duplicates(&nics, &macs, &vec![Plan::Keep; nics.len()])?;
+    let held: Vec<(Mac, String)> = nics
+        .iter()
+        .zip(&macs)
+        .filter(|(nic, _)| nic.eligible)
+        .filter_map(|(nic, mac)| Some(((*mac)?, format!("interface {}", nic.name))))
+        .collect();
+    let identity = Identity {
+        family: Kind::VirtualMachine,
+        namespace: namespace_of(request, &vm.metadata.namespace),
+        name: &vm.metadata.name,
+    };
+    audit::report(cluster, settings, &identity, &held)
+        .map_err(|e| VmError::Allocation(AllocationError::from(e)))
 }
 
 fn mutate(
