@@ -106,14 +106,40 @@ bench: policy.wasm $(BENCH_GUESTS) $(TEST_HOST)
 	cargo bench --locked --bench allocator
 	cargo bench --locked --bench race
 
+# The engine floor for `bench-engine`: bench-guests annotated, as policy-server loads only
+# annotated modules.
+BENCH_FLOOR := target/bench-floor.wasm
+$(BENCH_FLOOR): $(BENCH_GUESTS) bench-guests/metadata.yml
+	kwctl annotate -m bench-guests/metadata.yml -o $(BENCH_FLOOR) $(BENCH_GUESTS)
+
+# Admissions in the real policy-server against the fake API server, per inventory mode, beside
+# the engine floor of the same calls (README, Performance). BENCH_ENGINE_ARGS passes options
+# (--sizes, --rounds, --modes).
+.PHONY: bench-engine
+ifeq ($(and $(KWCTL_BIN),$(POLICY_SERVER_BIN)),)
+bench-engine:
+	@echo "bench-engine: needs kwctl and policy-server on PATH (Kubewarden 1.35): skipped"
+else
+bench-engine: annotated-policy.wasm $(BENCH_FLOOR)
+	python3 scripts/bench-engine.py --policy-server "$(POLICY_SERVER_BIN)" \
+		--policy annotated-policy.wasm --floor $(BENCH_FLOOR) $(BENCH_ENGINE_ARGS)
+endif
+
 # Every cargo-fuzz target for FUZZ_SECONDS each, with a summary of executions and crashes.
 FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
 
+# The demo needs the test host only where kwctl is missing.
+DEMO_ENGINE := $(if $(KWCTL_BIN),,$(TEST_HOST))
+
+.PHONY: demo-banner
+demo-banner:
+	@echo "demo: building policy.wasm (about 2 min on 2 cores)$(if $(KWCTL_BIN),, and the kwctl-compatible test host, wasmtime included (about 3 min more)), then evaluating the README's VM and Pod against the sample cluster with $(if $(KWCTL_BIN),$(KWCTL_BIN),the test host)"
+
 .PHONY: demo
-demo: setup $(E2E_POLICY) $(TEST_HOST)
+demo: demo-banner setup $(E2E_POLICY) $(DEMO_ENGINE)
 	@KWCTL="$(E2E_KWCTL)" POLICY="$(E2E_POLICY)" ./scripts/demo.sh
 
 .PHONY: clean

@@ -570,6 +570,19 @@ FIFTY_SIXTY='{"rangeStart":"02:00:00:00:00:50","rangeEnd":"02:00:00:00:00:60","e
   response '.allowed == false'
 }
 
+@test "audit: the README's audit settings (test_data/settings-audit.yml) admit with a warning and report in audits" {
+  run --separate-stderr kwctl_run --request-path test_data/vm-create-mac-held-by-pod.json \
+    --settings-path test_data/settings-audit.yml --allow-context-aware \
+    --replay-host-capabilities-interactions test_data/session-cluster.yml "$POLICY"
+  [ "$status" -eq 0 ]
+  response '.allowed == true and (.warnings | length) == 1'
+  run --separate-stderr kwctl_run --request-path test_data/audit-pod-clash.json \
+    --settings-path test_data/settings-audit.yml --allow-context-aware \
+    --replay-host-capabilities-interactions test_data/session-cluster.yml "$POLICY"
+  [ "$status" -eq 0 ]
+  rejected_with 'MAC collision: 02:00:00:00:00:70 on network blue-net is also held by VirtualMachine default/clash-vm'
+}
+
 @test "audit: auditDuplicates ignore answers the audit as an admission (warn: accepted with a warning)" {
   evaluate audit-vm-clash.json session-cluster.yml '{"auditDuplicates":"ignore"}'
   response '.allowed == true and (has("patch") | not)'

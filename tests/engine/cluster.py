@@ -101,7 +101,6 @@ def pod(j, vms, mac_share):
     labels = {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": f"{app}-prod",
               "app.kubernetes.io/part-of": "shop", "pod-template-hash": "7c9d8f6b5d"}
     annotations = dict(common_annotations)
-    annotations["kubernetes.io/psp"] = "restricted"
     # Every 1/mac_share-th workload pod holds a MAC of its own, admitted (and labelled) by the policy.
     every = max(1, round(1 / mac_share)) if mac_share > 0 else 0
     if every and j % every == 0:
