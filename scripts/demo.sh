@@ -13,7 +13,7 @@ show() {
   local response
   response=$("$KWCTL" run --request-path "test_data/$request" --settings-json '{}' \
     --allow-context-aware --replay-host-capabilities-interactions test_data/session-cluster.yml "$POLICY")
-  echo "kwctl run answered:"
+  echo "$(basename "$KWCTL") run answered:"
   echo "  $response"
   echo "allowed: $(jq -r .allowed <<<"$response")"
   if [ "$(jq -r '.patch // empty' <<<"$response")" != "" ]; then

@@ -58,15 +58,137 @@ fn find_quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
         .map(|i| at + i)
 }
 
-/// How each byte moves the nesting depth: +1 for `{` and `[`, -1 for `}` and `]`.
-const DEPTH: [i8; 256] = {
-    let mut table = [0; 256];
-    table[b'{' as usize] = 1;
-    table[b'[' as usize] = 1;
-    table[b'}' as usize] = -1;
-    table[b']' as usize] = -1;
-    table
-};
+/// Bit i of each mask is set when byte i of a 16-byte block is that character (`{`/`[` for
+/// `opens`, `}`/`]` for `closes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Block {
+    quotes: u32,
+    backslashes: u32,
+    opens: u32,
+    closes: u32,
+}
+
+/// One 16-byte block classified by wasm SIMD: four byte compares of the whole block, each
+/// turned into a 16-bit mask.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn classify(bytes: &[u8; 16]) -> Block {
+    use core::arch::wasm32::{i8x16_bitmask, u8x16_eq, u8x16_splat, v128, v128_load, v128_or};
+    // SAFETY: `bytes` is 16 readable bytes, and wasm loads have no alignment requirement.
+    let block = unsafe { v128_load(bytes.as_ptr().cast::<v128>()) };
+    // `[` `]` are `{` `}` without bit 0x20: one compare finds both of a pair.
+    let folded = v128_or(block, u8x16_splat(0x20));
+    let mask = |v: v128, byte: u8| u32::from(i8x16_bitmask(u8x16_eq(v, u8x16_splat(byte))));
+    Block {
+        quotes: mask(block, b'"'),
+        backslashes: mask(block, b'\\'),
+        opens: mask(folded, b'{'),
+        closes: mask(folded, b'}'),
+    }
+}
+
+/// The same classification, a byte at a time, where wasm SIMD is not compiled in (host tests).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline(always)]
+fn classify(bytes: &[u8; 16]) -> Block {
+    let mut block = Block {
+        quotes: 0,
+        backslashes: 0,
+        opens: 0,
+        closes: 0,
+    };
+    for (i, &byte) in bytes.iter().enumerate() {
+        let bit = 1 << i;
+        match byte {
+            b'"' => block.quotes |= bit,
+            b'\\' => block.backslashes |= bit,
+            b'{' | b'[' => block.opens |= bit,
+            b'}' | b']' => block.closes |= bit,
+            _ => {}
+        }
+    }
+    block
+}
+
+/// Bit i set when an odd number of bits 0..=i of `quotes` are: the bytes from an opening quote
+/// up to (not including) its closing quote, in a block that has no backslash.
+#[inline(always)]
+fn inside_strings(quotes: u32) -> u32 {
+    let mut x = quotes;
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x & 0xFFFF
+}
+
+/// Where a container being skipped is, between blocks.
+struct Skip {
+    depth: u32,
+    in_string: bool,
+    /// The previous byte was a backslash inside a string: this one is escaped.
+    escape: bool,
+}
+
+impl Skip {
+    /// One byte; `true` when it closes the container.
+    #[inline(always)]
+    fn byte(&mut self, byte: u8) -> bool {
+        if self.escape {
+            self.escape = false;
+        } else if self.in_string {
+            match byte {
+                b'\\' => self.escape = true,
+                b'"' => self.in_string = false,
+                _ => {}
+            }
+        } else {
+            match byte {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth -= 1;
+                    return self.depth == 0;
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+
+    /// A block without escapes: strings from the quote masks, brackets outside them counted
+    /// in bulk. Returns the offset just past the closing bracket when the block holds it.
+    #[inline(always)]
+    fn block(&mut self, block: Block) -> Option<u32> {
+        let mut inside = inside_strings(block.quotes);
+        if self.in_string {
+            inside ^= 0xFFFF;
+        }
+        self.in_string = inside & 0x8000 != 0;
+        let opens = block.opens & !inside;
+        let closes = block.closes & !inside;
+        let count = closes.count_ones();
+        if self.depth > count {
+            // Even if every close came first, the depth would not reach zero here.
+            self.depth = self.depth + opens.count_ones() - count;
+            return None;
+        }
+        let mut brackets = opens | closes;
+        while brackets != 0 {
+            let i = brackets.trailing_zeros();
+            if opens & (1 << i) != 0 {
+                self.depth += 1;
+            } else {
+                self.depth -= 1;
+                if self.depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            brackets &= brackets - 1;
+        }
+        None
+    }
+}
 
 struct Scanner<'a> {
     bytes: &'a [u8],
@@ -147,20 +269,8 @@ impl<'a> Scanner<'a> {
                 self.skip_string()
             }
             Some(b'{' | b'[') => {
-                let mut depth = 0isize;
-                while let Some(&byte) = self.bytes.get(self.at) {
-                    self.at += 1;
-                    if byte == b'"' {
-                        self.skip_string()?;
-                    } else {
-                        // Brackets move the depth without a branch per kind of byte.
-                        depth += DEPTH[usize::from(byte)] as isize;
-                        if depth == 0 {
-                            return Ok(());
-                        }
-                    }
-                }
-                self.fail("the end of an object or array")
+                self.at += 1;
+                self.skip_container()
             }
             Some(_) => {
                 let start = self.at;
@@ -178,6 +288,47 @@ impl<'a> Scanner<'a> {
             }
             None => self.fail("a value"),
         }
+    }
+
+    /// From just after an opening bracket to just after its closing one. Labels, annotations
+    /// and owner references are most of an inventory's bytes and are only skipped: sixteen
+    /// bytes at a time, strings found from the quote masks, brackets counted in bulk. A block
+    /// with a backslash (or after one) goes a byte at a time.
+    fn skip_container(&mut self) -> Result<(), ScanError> {
+        let mut skip = Skip {
+            depth: 1,
+            in_string: false,
+            escape: false,
+        };
+        while let Some(bytes) = self.bytes.get(self.at..self.at + 16) {
+            let bytes: &[u8; 16] = bytes.try_into().unwrap_or(&[0; 16]);
+            let block = classify(bytes);
+            if block.backslashes == 0 && !skip.escape {
+                if let Some(end) = skip.block(block) {
+                    self.at += end as usize;
+                    return Ok(());
+                }
+                self.at += 16;
+                continue;
+            }
+            for &byte in bytes {
+                self.at += 1;
+                if skip.byte(byte) {
+                    return Ok(());
+                }
+            }
+        }
+        while let Some(&byte) = self.bytes.get(self.at) {
+            self.at += 1;
+            if skip.byte(byte) {
+                return Ok(());
+            }
+        }
+        self.fail(if skip.in_string {
+            "the end of a string"
+        } else {
+            "the end of an object or array"
+        })
     }
 
     /// After an element of an object or array: `,` (more follow) or `close` (done).
@@ -405,4 +556,71 @@ pub fn list_items_with<'a>(
             c.skip()
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The container skip a byte at a time: the reference the block skip must agree with.
+    fn reference(bytes: &[u8]) -> Result<usize, &'static str> {
+        let mut skip = Skip {
+            depth: 1,
+            in_string: false,
+            escape: false,
+        };
+        for (i, &byte) in bytes.iter().enumerate().skip(1) {
+            if skip.byte(byte) {
+                return Ok(i + 1);
+            }
+        }
+        Err(if skip.in_string {
+            "the end of a string"
+        } else {
+            "the end of an object or array"
+        })
+    }
+
+    fn block_skip(bytes: &[u8]) -> Result<usize, &'static str> {
+        let mut scanner = Scanner {
+            bytes,
+            at: 1,
+            escaped: false,
+        };
+        scanner
+            .skip_container()
+            .map(|()| scanner.at)
+            .map_err(|e| e.expected)
+    }
+
+    #[test]
+    fn a_block_classifies_every_byte() {
+        let block = classify(br#"{"a\b":[1]} x"} "#);
+        assert_eq!(block.quotes, 0b0010_0000_0010_0010);
+        assert_eq!(block.backslashes, 0b0000_0000_0000_1000);
+        assert_eq!(block.opens, 0b0000_0000_1000_0001);
+        assert_eq!(block.closes, 0b0100_0110_0000_0000);
+    }
+
+    #[test]
+    fn quotes_mark_the_bytes_inside_strings() {
+        // `"ab"` at 0..4 and `"c"` at 6..9: the opening quote and the content are inside.
+        assert_eq!(inside_strings(0b1_0100_1001), 0b0_1100_0111);
+    }
+
+    proptest::proptest! {
+        /// On any bytes made of JSON's structural characters, the block skip ends where the
+        /// byte-at-a-time skip ends, or fails as it does.
+        #[test]
+        fn the_block_skip_agrees_with_the_byte_skip(
+            tail in proptest::collection::vec(
+                proptest::sample::select(vec![b'"', b'\\', b'{', b'}', b'[', b']', b'a', b' ', b':', b',']),
+                0..120,
+            )
+        ) {
+            let mut bytes = vec![b'{'];
+            bytes.extend(tail);
+            proptest::prop_assert_eq!(block_skip(&bytes), reference(&bytes));
+        }
+    }
 }
