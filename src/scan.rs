@@ -42,6 +42,13 @@ fn zero_bytes(word: u64) -> u64 {
 #[inline]
 fn find_quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 16) {
+        let found = string_stops(chunk.try_into().unwrap_or(&[0; 16]));
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
     while let Some(chunk) = bytes.get(at..at + 8) {
         let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
         let found = zero_bytes(word ^ (ONES * u64::from(b'"')))
@@ -85,6 +92,27 @@ fn classify(bytes: &[u8; 16]) -> Block {
         opens: mask(folded, b'{'),
         closes: mask(folded, b'}'),
     }
+}
+
+/// Bit i set when byte i of the block is `"` or `\\`: where a string may end.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn string_stops(bytes: &[u8; 16]) -> u32 {
+    use core::arch::wasm32::{i8x16_bitmask, u8x16_eq, u8x16_splat, v128, v128_load, v128_or};
+    // SAFETY: as in `classify`.
+    let block = unsafe { v128_load(bytes.as_ptr().cast::<v128>()) };
+    let stops = v128_or(
+        u8x16_eq(block, u8x16_splat(b'"')),
+        u8x16_eq(block, u8x16_splat(b'\\')),
+    );
+    u32::from(i8x16_bitmask(stops))
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline(always)]
+fn string_stops(bytes: &[u8; 16]) -> u32 {
+    let block = classify(bytes);
+    block.quotes | block.backslashes
 }
 
 /// The same classification, a byte at a time, where wasm SIMD is not compiled in (host tests).

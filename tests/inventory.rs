@@ -164,3 +164,50 @@ fn a_vm_and_its_launcher_pods_are_one_owner() {
         .collect();
     assert_eq!(others, ["Pod other/virt-launcher-db-x"]);
 }
+
+/// Every mode reads the same MACs from the same lists: what a mode changes is what the host
+/// lists (its label selectors, tests/virtual_machine.rs), never how an item is read. The pods
+/// a label selector lists are each read in full; `all` searches every pod for the Multus key.
+#[test]
+fn every_inventory_mode_reads_the_same_macs_from_the_same_lists() {
+    let vms = list(&[vm(
+        "ns",
+        "vm",
+        vec![iface("blue", "bridge", Some("02:00:00:00:00:02"))],
+        vec![multus_net("blue")],
+    )]);
+    let pods = list(&[
+        pod(
+            "ns",
+            "standalone",
+            Some(r#"[{"name":"blue","mac":"02:00:00:00:00:05"}]"#),
+            None,
+        ),
+        pod(
+            "ns",
+            "virt-launcher-vm-x",
+            Some(r#"[{"name":"blue","mac":"02:00:00:00:00:02"}]"#),
+            Some("vm"),
+        ),
+        pod("ns", "plain", None, None),
+    ]);
+    for mode in [
+        InventoryMode::PodsTracked,
+        InventoryMode::All,
+        InventoryMode::Tracked,
+    ] {
+        let cluster = FakeCluster::new()
+            .then_ok(vms.as_str())
+            .then_ok(pods.as_str());
+        let inventory = Inventory::load(&cluster, mode).unwrap();
+        assert_eq!(
+            macs(&inventory),
+            [
+                "02:00:00:00:00:02",
+                "02:00:00:00:00:02",
+                "02:00:00:00:00:05"
+            ],
+            "{mode}"
+        );
+    }
+}
