@@ -471,6 +471,11 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// The first byte of the next value, blanks skipped; nothing consumed.
+    pub fn peek(&mut self) -> Option<u8> {
+        self.scanner.peek()
+    }
+
     /// Skips the next value, whatever it is.
     pub fn skip(&mut self) -> Result<(), ScanError> {
         self.scanner.skip_value()

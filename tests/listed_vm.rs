@@ -102,7 +102,7 @@ proptest! {
 }
 
 #[test]
-fn a_plain_vm_is_read_in_one_pass_and_an_escaped_one_by_serde() {
+fn a_plain_vm_is_read_in_one_pass_and_one_with_an_escaped_key_by_serde() {
     let vm = json!({
         "metadata": { "name": "db", "namespace": "prod" },
         "spec": { "template": { "spec": {
@@ -120,7 +120,15 @@ fn a_plain_vm_is_read_in_one_pass_and_an_escaped_one_by_serde() {
     let expected = ["02:00:00:00:00:01", "02:00:00:00:00:02"].map(|m| Mac::parse(m).unwrap());
     assert_eq!(reader.macs().collect::<Vec<_>>(), expected);
 
-    let escaped = vm.replace("\"db\"", "\"d\\u0062\"");
+    // An escaped value is only skipped; an escaped key could spell `deletionTimestamp`.
+    let escaped_value = vm.replace("\"db\"", "\"d\\u0062\"");
+    assert!(
+        reader
+            .read(&mut Cursor::new(escaped_value.as_bytes()))
+            .is_ok()
+    );
+    assert_eq!(reader.macs().collect::<Vec<_>>(), expected);
+    let escaped = vm.replace("\"namespace\"", "\"n\\u0061mespace\"");
     assert!(reader.read(&mut Cursor::new(escaped.as_bytes())).is_err());
     let mut listed = Vec::new();
     reader

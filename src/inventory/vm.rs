@@ -3,14 +3,26 @@
 //! cluster on every admission, so this is the policy's hottest loop: no string is copied or
 //! checked beyond what the answer needs, and nothing is allocated per VM.
 //!
-//! It must find exactly the MACs serde's `VirtualMachineView` holds (tests/listed_vm.rs and
+//! It must find exactly the MACs `by_serde` finds (tests/listed_vm.rs and
 //! the `inventory` fuzz target check it): anything it is not sure of (an escaped string, a
 //! member of an unexpected type, a key given twice) ends the pass with an error, and the
 //! caller reads the item with serde, which decides.
 
+use lazy_static::lazy_static;
+use memchr::memmem;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
 use crate::mac::Mac;
+use crate::metadata::Metadata;
 use crate::scan::{Cursor, ScanError, key_is};
-use crate::virtual_machine::interfaces::{VirtualMachineView, is_eligible};
+use crate::virtual_machine::interfaces::{Spec, VirtualMachineView, is_eligible};
+
+lazy_static! {
+    /// The one metadata key the inventory needs, as the host's JSON writer spells it.
+    static ref DELETION_NEEDLE: memmem::Finder<'static> =
+        memmem::Finder::new(b"\"deletionTimestamp\"").into_owned();
+}
 
 type Read<T = ()> = Result<T, ScanError>;
 
@@ -56,14 +68,34 @@ fn optional<'a>(c: &mut Cursor<'a>, read: impl FnOnce(&mut Cursor<'a>) -> Read) 
     if c.null()? { Ok(()) } else { read(c) }
 }
 
-/// The MACs a listed VM holds as serde's `VirtualMachineView` reads it: the reference the
-/// one-pass reader must agree with, and its fallback. `None` when serde cannot read the VM.
+/// A listed VM as the inventory needs it: of its metadata only whether it is being deleted
+/// (names are read later, and only for the holders of a requested MAC).
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ListedVm<'a> {
+    metadata: Deletion,
+    #[serde(borrow)]
+    spec: Option<Spec<'a>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Deletion {
+    deletion_timestamp: Option<IgnoredAny>,
+}
+
+/// The MACs a listed VM holds as serde reads it: the reference the one-pass reader must agree
+/// with, and its fallback. `None` when serde cannot read the VM.
 pub fn by_serde(item: &[u8]) -> Option<Vec<Mac>> {
-    let vm = serde_json::from_slice::<VirtualMachineView>(item).ok()?;
-    Some(match vm.metadata.deletion_timestamp {
-        Some(_) => Vec::new(),
-        None => vm.held_macs().collect(),
-    })
+    let vm = serde_json::from_slice::<ListedVm>(item).ok()?;
+    if vm.metadata.deletion_timestamp.is_some() {
+        return Some(Vec::new());
+    }
+    let view = VirtualMachineView {
+        metadata: Metadata::default(),
+        spec: vm.spec,
+    };
+    Some(view.held_macs().collect())
 }
 
 /// Reads listed VMs one after the other; one reader serves a whole list.
@@ -129,24 +161,29 @@ impl<'a> VmReader<'a> {
             .filter_map(|i| Mac::from_ascii(i.mac))
     }
 
+    /// Most of a VM's bytes are metadata, of which only `deletionTimestamp` matters here. The
+    /// object is skipped in blocks; only when it holds that key, or an escape that could spell
+    /// it, is it read member by member as serde would.
     fn metadata(&mut self, c: &mut Cursor<'a>) -> Read {
+        let start = c.next_value_at();
+        if c.peek() == Some(b'{') {
+            c.skip()?;
+            let bytes = c.since(start);
+            if memchr::memchr(b'\\', bytes).is_none() && DELETION_NEEDLE.find(bytes).is_none() {
+                return Ok(());
+            }
+            c.seek(start);
+        }
         let mut seen = Seen::default();
         c.object(|key, c| {
             plain_key(c)?;
-            // The names are not needed here, but serde's view refuses a VM whose names are
-            // not strings, so their type is checked.
-            match key {
-                k if key_is(k, b"name") => seen.once(c, 0)?,
-                k if key_is(k, b"generateName") => seen.once(c, 1)?,
-                k if key_is(k, b"namespace") => seen.once(c, 2)?,
-                k if key_is(k, b"deletionTimestamp") => {
-                    seen.once(c, 3)?;
-                    self.deleting = c.present()?;
-                    return Ok(());
-                }
-                _ => return c.skip(),
+            if key_is(key, b"deletionTimestamp") {
+                seen.once(c, 0)?;
+                self.deleting = c.present()?;
+                Ok(())
+            } else {
+                c.skip()
             }
-            c.plain_bytes().map(drop)
         })
     }
 
