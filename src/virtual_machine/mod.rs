@@ -142,14 +142,10 @@ fn collisions(
     settings: &Settings,
     cluster: &impl Cluster,
 ) -> Result<Verdict, VmError> {
-    let vm = VirtualMachineView::deserialize(&request.object)
-        .map_err(|e| VmError::Unreadable(e.to_string()))?;
-    if !vm.has_template() || vm.metadata.deletion_timestamp.is_some() {
+    let Some(vm) = handled(request)? else {
         return Ok(Verdict::accept());
-    }
-    let nics = vm.nics();
-    check_unique_names(&nics)?;
-    let macs = parse_macs(&nics)?;
+    };
+    let (nics, macs) = checked_interfaces(&vm)?;
     check_duplicates(&nics, &macs, &vec![Plan::Keep; nics.len()])?;
     let held: Vec<(Mac, String)> = nics
         .iter()
@@ -172,14 +168,10 @@ fn mutate(
     settings: &Settings,
     cluster: &impl Cluster,
 ) -> Result<Verdict, VmError> {
-    let vm = VirtualMachineView::deserialize(&request.object)
-        .map_err(|e| VmError::Unreadable(e.to_string()))?;
-    if !vm.has_template() || vm.metadata.deletion_timestamp.is_some() {
+    let Some(vm) = handled(request)? else {
         return Ok(Verdict::accept());
-    }
-    let nics = vm.nics();
-    check_unique_names(&nics)?;
-    let macs = parse_macs(&nics)?;
+    };
+    let (nics, macs) = checked_interfaces(&vm)?;
 
     // UPDATE compares with the stored object, never with a lookup that may lag behind it.
     let old_vm = match operation {
@@ -254,6 +246,27 @@ fn mutate(
         mutated,
         allocation.into_warnings(),
     ))
+}
+
+/// The VM of the request; `None` when it passes unchanged (no template, being deleted).
+fn handled(
+    request: &KubernetesAdmissionRequest,
+) -> Result<Option<VirtualMachineView<'_>>, VmError> {
+    let vm = VirtualMachineView::deserialize(&request.object)
+        .map_err(|e| VmError::Unreadable(e.to_string()))?;
+    let passes = !vm.has_template() || vm.metadata.deletion_timestamp.is_some();
+    Ok((!passes).then_some(vm))
+}
+
+/// The VM's interfaces and their MACs, after Kubemacpool's checks on every handled request:
+/// unique names, MACs that parse.
+fn checked_interfaces<'v>(
+    vm: &'v VirtualMachineView<'_>,
+) -> Result<(Vec<Nic<'v>>, Vec<Option<Mac>>), VmError> {
+    let nics = vm.nics();
+    check_unique_names(&nics)?;
+    let macs = parse_macs(&nics)?;
+    Ok((nics, macs))
 }
 
 fn plan<'a>(nic: &Nic<'_>, mac: Option<Mac>, old: Option<&'a str>) -> Plan<'a> {
