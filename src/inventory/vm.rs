@@ -167,9 +167,8 @@ impl<'a> VmReader<'a> {
     fn metadata(&mut self, c: &mut Cursor<'a>) -> Read {
         let start = c.next_value_at();
         if c.peek() == Some(b'{') {
-            c.skip()?;
-            let bytes = c.since(start);
-            if memchr::memchr(b'\\', bytes).is_none() && DELETION_NEEDLE.find(bytes).is_none() {
+            let escaped = c.skip_noting_escapes()?;
+            if !escaped && DELETION_NEEDLE.find(c.since(start)).is_none() {
                 return Ok(());
             }
             c.seek(start);
