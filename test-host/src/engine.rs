@@ -183,6 +183,10 @@ impl Guest {
     pub fn compile(wasm: &[u8], count: bool) -> Result<Guest> {
         let mut config = wasmtime::Config::new();
         config.consume_fuel(count);
+        // policy-server 1.35 enables epoch interruption whenever an evaluation has a timeout,
+        // as it does by default (2 s): every guest function entry and loop header then checks
+        // the deadline, a cost `bench` must include to measure what policy-server runs.
+        config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| anyhow!("configuring wasmtime: {e}"))?;
         let module = Module::new(&engine, wasm).map_err(|e| anyhow!("compiling the guest: {e}"))?;
         let mut linker = Linker::new(&engine);
@@ -209,6 +213,8 @@ impl Guest {
             bytes_received: 0,
         };
         let mut store = Store::new(&self.engine, state);
+        // The epoch never advances here: the deadline is only checked, never reached.
+        store.set_epoch_deadline(1);
         if self.count {
             store
                 .set_fuel(u64::MAX)
