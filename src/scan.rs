@@ -282,13 +282,17 @@ impl<'a> Scanner<'a> {
     }
 
     /// From just after an opening quote to just after the closing one. Most strings of an
-    /// inventory (keys, names, MACs) end within 16 bytes without a backslash: that case is
-    /// one block compare, inlined into the readers; the engine also checks its interruption
+    /// inventory (keys, names, MACs, uids) end within 32 bytes without a backslash: that case
+    /// is two block compares, inlined into the readers; the engine also checks its interruption
     /// deadline on every call and loop the guest enters, which this path has none of.
     #[inline(always)]
     fn skip_string(&mut self) -> Result<(), ScanError> {
-        if let Some(chunk) = self.bytes.get(self.at..self.at + 16) {
-            let (quotes, backslashes) = string_marks(chunk.try_into().unwrap_or(&[0; 16]));
+        if let Some(chunk) = self.bytes.get(self.at..self.at + 32) {
+            let (low, high) = chunk.split_at(16);
+            let (quotes, backslashes) = string_marks(low.try_into().unwrap_or(&[0; 16]));
+            let (high_quotes, high_backslashes) = string_marks(high.try_into().unwrap_or(&[0; 16]));
+            let quotes = quotes | high_quotes << 16;
+            let backslashes = backslashes | high_backslashes << 16;
             // `quotes ^ (quotes - 1)`: the bits up to the first quote.
             if quotes != 0 && backslashes & (quotes ^ (quotes - 1)) == 0 {
                 self.escaped = false;
@@ -327,6 +331,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string's raw bytes (escapes left as they are), from its opening quote.
+    #[inline(always)]
     fn string(&mut self) -> Result<&'a [u8], ScanError> {
         self.expect(b'"', "a string")?;
         let start = self.at;
