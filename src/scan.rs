@@ -570,6 +570,20 @@ impl<'a> Cursor<'a> {
         Ok(self.scanner.escaped)
     }
 
+    /// Consumes `text` if the bytes at the cursor are exactly it (no blanks skipped). For
+    /// readers that expect the host's compact output and read anything else the long way.
+    #[inline(always)]
+    pub fn literal(&mut self, text: &[u8]) -> bool {
+        let at = self.scanner.at;
+        match self.scanner.bytes.get(at..at + text.len()) {
+            Some(bytes) if key_is(bytes, text) => {
+                self.scanner.at += text.len();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Consumes the next value if it is `null`.
     pub fn null(&mut self) -> Result<bool, ScanError> {
         if self.scanner.peek() != Some(b'n') {
