@@ -68,8 +68,12 @@ impl<'a> Reader<'a> {
         self.bytes.get(self.at).copied()
     }
 
+    /// One comparison for the usual case of no blank (see `scan::Scanner::skip_blanks`).
     fn blanks(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+        while let Some(byte) = self.peek() {
+            if byte > b' ' || !matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
+                return;
+            }
             self.at += 1;
         }
     }
@@ -268,6 +272,15 @@ impl<'a> Reader<'a> {
         let start = self.at;
         let mut escaped = false;
         loop {
+            // Most bytes are none of the three kinds below: one test, not a `match`.
+            if let Some(&byte) = self.bytes.get(self.at)
+                && byte >= 0x20
+                && byte != b'"'
+                && byte != b'\\'
+            {
+                self.at += 1;
+                continue;
+            }
             match self.peek() {
                 Some(b'"') => {
                     self.at += 1;

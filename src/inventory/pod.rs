@@ -69,31 +69,34 @@ pub fn annotation<'b>(token: &'b [u8], buffer: &'b mut Vec<u8>) -> Option<Cow<'b
         return Some(Cow::Borrowed(""));
     }
     let inner = token.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
-    // Control characters must be escaped in JSON: serde decides about those.
-    if !inner.iter().any(|&b| b < 0x20) {
-        buffer.clear();
-        let mut rest = inner;
-        let plain = loop {
-            match memchr::memchr(b'\\', rest) {
-                None => {
-                    buffer.extend_from_slice(rest);
-                    break true;
-                }
-                Some(at) if rest.get(at + 1) == Some(&b'"') => {
-                    buffer.extend_from_slice(&rest[..at]);
-                    buffer.push(b'"');
-                    rest = &rest[at + 2..];
-                }
-                Some(_) => break false,
-            }
-        };
-        if plain {
-            return std::str::from_utf8(buffer).ok().map(Cow::Borrowed);
-        }
+    if unescape_quotes(inner, buffer) {
+        return std::str::from_utf8(buffer).ok().map(Cow::Borrowed);
     }
     serde_json::from_slice::<Text>(token)
         .ok()
         .map(|text| text.0)
+}
+
+/// Copies `inner` into `buffer` with every `\"` made `"`, in one pass; `false` for any other
+/// escape or a control character (which JSON requires escaped): serde decides those.
+fn unescape_quotes(inner: &[u8], buffer: &mut Vec<u8>) -> bool {
+    buffer.clear();
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(&byte) = inner.get(at) {
+        if byte >= 0x20 && byte != b'\\' {
+            at += 1;
+            continue;
+        }
+        if byte < 0x20 || inner.get(at + 1) != Some(&b'"') {
+            return false;
+        }
+        buffer.extend_from_slice(&inner[copied..at]);
+        copied = at + 1;
+        at += 2;
+    }
+    buffer.extend_from_slice(&inner[copied..]);
+    true
 }
 
 /// Reads the pod at the cursor in one pass: the raw JSON token (`null` or a string, escapes
