@@ -69,17 +69,19 @@ impl UsedSet {
 
 impl FromIterator<Mac> for UsedSet {
     fn from_iter<I: IntoIterator<Item = Mac>>(iter: I) -> Self {
-        let mut macs: Vec<u64> = iter.into_iter().map(Mac::to_u64).collect();
-        macs.sort_unstable();
-        macs.dedup();
-        UsedSet { macs }
+        let mut used = UsedSet::new();
+        used.extend(iter);
+        used
     }
 }
 
 impl Extend<Mac> for UsedSet {
+    /// A cluster's MACs come in the host's list order, which is no order: a radix sort
+    /// takes a few linear passes over the 48-bit values (fewer where every MAC shares a
+    /// byte, as those of one pool do) where a comparison sort takes n log n branches.
     fn extend<I: IntoIterator<Item = Mac>>(&mut self, iter: I) {
         self.macs.extend(iter.into_iter().map(Mac::to_u64));
-        self.macs.sort_unstable();
+        radsort::sort(&mut self.macs);
         self.macs.dedup();
     }
 }

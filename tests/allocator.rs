@@ -216,3 +216,27 @@ fn a_huge_pool_with_many_used_addresses_still_allocates() {
         Mac::from_u64(0x0200_0000_0000 + 100_000)
     );
 }
+
+proptest! {
+    /// The used set is built from the cluster's MACs in the host's list order, with repeats:
+    /// it holds each exactly once, whatever the order, and nothing else.
+    #[test]
+    fn a_used_set_holds_every_mac_given_in_any_order_once(
+        values in prop::collection::vec(0u64..(1 << 48), 0..400),
+        repeats in 0usize..4,
+    ) {
+        let mut given: Vec<Mac> = values.iter().map(|&v| Mac::from_u64(v)).collect();
+        given.extend(given.clone().into_iter().take(repeats * 10));
+        let used: UsedSet = given.iter().copied().collect();
+        let mut distinct = values.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        prop_assert_eq!(used.len(), distinct.len());
+        for &mac in &given {
+            prop_assert!(used.contains(mac));
+        }
+        for next in distinct.iter().map(|v| v + 1) {
+            prop_assert_eq!(used.contains(Mac::from_u64(next)), distinct.binary_search(&next).is_ok());
+        }
+    }
+}

@@ -15,8 +15,11 @@ fn load(vms: &str, pods: &str) -> Inventory {
     Inventory::load(&cluster, InventoryMode::All).unwrap()
 }
 
+/// What the inventory holds, once per holder; the order is the host's and means nothing.
 fn macs(inventory: &Inventory) -> Vec<String> {
-    inventory.macs().map(|m| m.to_string()).collect()
+    let mut macs: Vec<String> = inventory.macs().map(|m| m.to_string()).collect();
+    macs.sort();
+    macs
 }
 
 const NOBODY: Identity<'static> = Identity {

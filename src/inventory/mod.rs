@@ -140,8 +140,8 @@ struct Source {
 }
 
 /// Every MAC held in the cluster and where each holder sits in the lists the host answered.
-/// Sorted by MAC; owners are named and sorted when asked for, so that no answer depends on
-/// the order the host listed objects in.
+/// Owners are named and sorted when asked for, so that no answer depends on the order the
+/// host listed objects in.
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
     vms: Vec<u8>,
@@ -166,22 +166,22 @@ impl Inventory {
         let mut holders = Vec::new();
         add_vms(&vms, &mut holders)?;
         add_pods(&pods, mode, &mut holders)?;
-        holders.sort_unstable();
-        holders.dedup();
         Ok(Inventory { vms, pods, holders })
     }
 
-    /// Every held MAC, in order, once per holder.
+    /// Every held MAC, once per interface or network that holds it, in the hosts' list
+    /// order. The allocator sorts them once (`UsedSet`); the holders are not sorted, as
+    /// only the few MACs an object asks for are ever looked up.
     pub fn macs(&self) -> impl Iterator<Item = Mac> + '_ {
         self.holders.iter().map(|(mac, _)| *mac)
     }
 
     /// Holders of `mac` that are not `subject`, in kind, namespace, name order.
     pub fn other_holders(&self, mac: Mac, subject: &Identity<'_>) -> Vec<Owner> {
-        let from = self.holders.partition_point(|(m, _)| *m < mac);
-        let mut owners: Vec<Owner> = self.holders[from..]
+        let mut owners: Vec<Owner> = self
+            .holders
             .iter()
-            .take_while(|(m, _)| *m == mac)
+            .filter(|(m, _)| *m == mac)
             .filter_map(|(_, source)| self.owner(*source))
             .filter(|owner| owner.identity() != *subject)
             .collect();

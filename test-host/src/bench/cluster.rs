@@ -1,5 +1,6 @@
-//! Synthetic clusters shaped as the Kubewarden host sends them under the policy's field masks:
-//! VMs with two interfaces and realistic metadata, Pods with labels, owner references and a few
+//! Synthetic clusters shaped as the Kubewarden host sends them under the policy's field masks
+//! (compact, keys sorted as policy-server writes them, objects in no particular order): VMs
+//! with two interfaces and realistic metadata, Pods with labels, owner references and a few
 //! annotations, a share of them carrying Multus MACs.
 
 use std::fmt::Write;
@@ -40,14 +41,14 @@ fn vm(index: usize) -> String {
     let base = 0x0200_0000_0000u64 + 2 * index as u64;
     format!(
         concat!(
-            r#"{{"apiVersion":"kubevirt.io/v1","kind":"VirtualMachine","metadata":{{"name":"{name}","namespace":"{ns}","#,
-            r#""uid":"{uid}","resourceVersion":"{rv}","generation":3,"creationTimestamp":"2026-10-01T08:00:00Z","#,
-            r#""labels":{{"app":"{name}","kubevirt.io/vm":"{name}","kubemacpool.io/tracked":"true"}},"#,
+            r#"{{"apiVersion":"kubevirt.io/v1","kind":"VirtualMachine","metadata":{{"#,
             r#""annotations":{{"kubevirt.io/latest-observed-api-version":"v1","kubevirt.io/storage-observed-api-version":"v1"}},"#,
-            r#""finalizers":["kubevirt.io/virtualMachineControllerFinalize"],"managedFields":[]}},"#,
+            r#""creationTimestamp":"2026-10-01T08:00:00Z","finalizers":["kubevirt.io/virtualMachineControllerFinalize"],"generation":3,"#,
+            r#""labels":{{"app":"{name}","kubemacpool.io/tracked":"true","kubevirt.io/vm":"{name}"}},"#,
+            r#""managedFields":[],"name":"{name}","namespace":"{ns}","resourceVersion":"{rv}","uid":"{uid}"}},"#,
             r#""spec":{{"template":{{"spec":{{"domain":{{"devices":{{"interfaces":["#,
-            r#"{{"name":"default","masquerade":{{}},"macAddress":"{mac0}"}},{{"name":"blue","bridge":{{}},"macAddress":"{mac1}"}}]}}}},"#,
-            r#""networks":[{{"name":"default","pod":{{}}}},{{"name":"blue","multus":{{"networkName":"blue-net"}}}}]}}}}}}}}"#
+            r#"{{"macAddress":"{mac0}","masquerade":{{}},"name":"default"}},{{"bridge":{{}},"macAddress":"{mac1}","name":"blue"}}]}}}},"#,
+            r#""networks":[{{"name":"default","pod":{{}}}},{{"multus":{{"networkName":"blue-net"}},"name":"blue"}}]}}}}}}}}"#
         ),
         name = name,
         ns = namespace,
@@ -65,26 +66,27 @@ fn pod(index: usize, with_mac: bool) -> String {
         (index as u64).wrapping_mul(0x9e37_79b9) & 0xff_ffff_ffff
     );
     let namespace = format!("tenant-{:03}", index % 200);
-    let mut annotations = String::from(
-        r#""kubectl.kubernetes.io/restartedAt":"2026-11-20T08:00:00Z","prometheus.io/scrape":"true","prometheus.io/port":"9090""#,
-    );
-    let mut labels =
-        format!(r#""app":"{app}","pod-template-hash":"{hash}","app.kubernetes.io/part-of":"shop""#);
+    let mut annotations = String::new();
+    let mut tracked = "";
     if with_mac {
         let _ = write!(
             annotations,
-            r#","k8s.v1.cni.cncf.io/networks":"[{{\"name\":\"blue-net\",\"interface\":\"net1\",\"mac\":\"{}\"}}]""#,
+            r#""k8s.v1.cni.cncf.io/networks":"[{{\"name\":\"blue-net\",\"interface\":\"net1\",\"mac\":\"{}\"}}]","#,
             mac(0x0200_1000_0000 + index as u64)
         );
-        labels.push_str(r#","kubemacpool.io/tracked":"true""#);
+        tracked = r#","kubemacpool.io/tracked":"true""#;
     }
+    annotations.push_str(
+        r#""kubectl.kubernetes.io/restartedAt":"2026-11-20T08:00:00Z","prometheus.io/port":"9090","prometheus.io/scrape":"true""#,
+    );
     format!(
         concat!(
-            r#"{{"metadata":{{"name":"{app}-{hash}-{suffix:05}","generateName":"{app}-{hash}-","namespace":"{ns}","#,
-            r#""uid":"{uid}","resourceVersion":"{rv}","creationTimestamp":"2026-11-01T08:00:00Z","#,
-            r#""labels":{{{labels}}},"annotations":{{{annotations}}},"#,
-            r#""ownerReferences":[{{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"{app}-{hash}","uid":"{owner}","controller":true,"blockOwnerDeletion":true}}],"#,
-            r#""managedFields":[]}}}}"#
+            r#"{{"metadata":{{"annotations":{{{annotations}}},"creationTimestamp":"2026-11-01T08:00:00Z","#,
+            r#""generateName":"{app}-{hash}-","#,
+            r#""labels":{{"app":"{app}","app.kubernetes.io/part-of":"shop"{tracked},"pod-template-hash":"{hash}"}},"#,
+            r#""managedFields":[],"name":"{app}-{hash}-{suffix:05}","namespace":"{ns}","#,
+            r#""ownerReferences":[{{"apiVersion":"apps/v1","blockOwnerDeletion":true,"controller":true,"kind":"ReplicaSet","name":"{app}-{hash}","uid":"{owner}"}}],"#,
+            r#""resourceVersion":"{rv}","uid":"{uid}"}}}}"#
         ),
         app = app,
         hash = hash,
@@ -92,10 +94,23 @@ fn pod(index: usize, with_mac: bool) -> String {
         ns = namespace,
         uid = uid(0x706f, index),
         rv = 200_000 + index,
-        labels = labels,
+        tracked = tracked,
         annotations = annotations,
         owner = uid(0x7273, index % 500),
     )
+}
+
+/// policy-server lists the objects of a watch in its store's hash order, not by name or
+/// MAC: the order matters to whatever the policy sorts.
+fn shuffled(count: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..count).collect();
+    order.sort_by_key(|&i| {
+        let mut z = (i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    });
+    order
 }
 
 fn list(kind: &str, items: impl Iterator<Item = String>) -> Arc<Vec<u8>> {
@@ -119,17 +134,21 @@ impl Cluster {
         let every = (1.0 / mac_share).round().max(1.0) as usize;
         let with_mac = |index: usize| index.is_multiple_of(every);
         let tracked_pods = (0..pods).filter(|&i| with_mac(i)).count();
-        let vm_list = list("VirtualMachine", (0..vms).map(vm));
+        let vm_list = list("VirtualMachine", shuffled(vms).into_iter().map(vm));
+        let pod_order = shuffled(pods);
         Cluster {
             vms,
             pods,
             tracked_pods,
             tracked_vm_list: vm_list.clone(),
             vm_list,
-            pod_list: list("Pod", (0..pods).map(|i| pod(i, with_mac(i)))),
+            pod_list: list("Pod", pod_order.iter().map(|&i| pod(i, with_mac(i)))),
             tracked_pod_list: list(
                 "Pod",
-                (0..pods).filter(|&i| with_mac(i)).map(|i| pod(i, true)),
+                pod_order
+                    .iter()
+                    .filter(|&&i| with_mac(i))
+                    .map(|&i| pod(i, true)),
             ),
         }
     }
