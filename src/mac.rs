@@ -81,20 +81,38 @@ const INVALID: u8 = 0xff;
 fn parse_48(bytes: &[u8]) -> Option<Mac> {
     // Two layouts, as Go's net.ParseMAC: six groups of two digits separated by ':' or '-'
     // (17 characters), or three groups of four digits separated by '.' (14 characters). The
-    // inventory parses every MAC in the cluster on every admission: positions are fixed, so
-    // separators and digits are checked in place.
-    let (separators, digits): (&[usize], &[usize]) = match bytes.len() {
-        17 => (
-            &[2, 5, 8, 11, 14],
-            &[0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16],
+    // inventory parses every MAC in the cluster on every admission: positions are fixed
+    // (constant arrays, so the loops unroll), and separators and digits are checked in place.
+    match bytes.len() {
+        17 => {
+            let separator = bytes[2];
+            if separator != b':' && separator != b'-' {
+                return None;
+            }
+            digits_at(
+                bytes,
+                separator,
+                [2, 5, 8, 11, 14],
+                [0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16],
+            )
+        }
+        14 => digits_at(
+            bytes,
+            b'.',
+            [4, 9],
+            [0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13],
         ),
-        14 => (&[4, 9], &[0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13]),
-        _ => return None,
-    };
-    let separator = match (bytes.len(), bytes[separators[0]]) {
-        (17, sep @ (b':' | b'-')) | (14, sep @ b'.') => sep,
-        _ => return None,
-    };
+        _ => None,
+    }
+}
+
+#[inline(always)]
+fn digits_at<const S: usize>(
+    bytes: &[u8],
+    separator: u8,
+    separators: [usize; S],
+    digits: [usize; 12],
+) -> Option<Mac> {
     if separators.iter().any(|&at| bytes[at] != separator) {
         return None;
     }

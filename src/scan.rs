@@ -347,8 +347,15 @@ impl<'a> Scanner<'a> {
                 self.at += 1;
                 self.skip_string()
             }
-            Some(b'{' | b'[') => {
+            Some(open @ (b'{' | b'[')) => {
                 self.at += 1;
+                // `{}` and `[]` (a binding, an empty list) are common: no block to classify.
+                // `}` and `]` are their openers plus two.
+                if self.bytes.get(self.at) == Some(&(open + 2)) {
+                    self.at += 1;
+                    self.escaped = false;
+                    return Ok(());
+                }
                 self.skip_container()
             }
             Some(_) => {
