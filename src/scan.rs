@@ -411,12 +411,9 @@ impl<'a> Scanner<'a> {
                 return Ok(());
             }
         }
-        while let Some(&byte) = self.bytes.get(self.at) {
-            self.at += 1;
-            self.escaped |= byte == b'\\';
-            if skip.byte(byte) {
-                return Ok(());
-            }
+        let bytes: &[u8] = self.bytes;
+        if self.skip_bytes(&mut skip, &bytes[self.at..]) {
+            return Ok(());
         }
         self.fail(if skip.in_string {
             "the end of a string"
@@ -438,6 +435,12 @@ impl<'a> Scanner<'a> {
             self.at += 16;
             return false;
         }
+        self.skip_bytes(skip, bytes)
+    }
+
+    /// `bytes` (those at `self.at`) one at a time: `true` when one closes the container.
+    #[inline(always)]
+    fn skip_bytes(&mut self, skip: &mut Skip, bytes: &[u8]) -> bool {
         for &byte in bytes {
             self.at += 1;
             self.escaped |= byte == b'\\';
