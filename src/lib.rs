@@ -10,6 +10,7 @@ pub mod allocator;
 pub mod audit;
 pub mod cluster;
 pub mod inventory;
+pub mod keys;
 pub mod mac;
 pub mod metadata;
 pub mod multus;
@@ -21,6 +22,7 @@ pub mod scan;
 pub mod settings;
 pub mod verdict;
 pub mod virtual_machine;
+pub mod vm_interfaces;
 
 use kubewarden_policy_sdk::protocol_version_guest;
 use kubewarden_policy_sdk::request::ValidationRequest;

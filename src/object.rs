@@ -4,7 +4,7 @@
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde_json::Value;
 
-use crate::inventory::{TRACKED_LABEL, TRACKED_VALUE};
+use crate::keys::{TRACKED_LABEL, TRACKED_VALUE};
 
 /// The operations the policy acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

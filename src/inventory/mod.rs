@@ -14,22 +14,14 @@ use lazy_static::lazy_static;
 use memchr::memmem;
 
 use crate::cluster::Cluster;
+use crate::keys::{NETWORKS_ANNOTATION, TRACKED_SELECTOR};
 use crate::mac::Mac;
-use crate::multus::NETWORKS_ANNOTATION;
 use crate::owner::{Identity, Kind, Owner};
 use crate::scan::{self, Cursor, ScanError};
 use crate::settings::InventoryMode;
-use crate::virtual_machine::interfaces::VirtualMachineView;
+use crate::vm_interfaces::VirtualMachineView;
 use pod::PodView;
 use vm::VmReader;
-
-/// Added to every Pod and VM the policy admits that holds a MAC; `inventory: pods-tracked`
-/// lists only the Pods that carry it, `inventory: tracked` only the Pods and VMs.
-pub const TRACKED_LABEL: &str = "kubemacpool.io/tracked";
-pub const TRACKED_VALUE: &str = "true";
-/// The label selector of the tracked lists. A constant: policy-server keeps one watch per
-/// distinct query, so a per-request value here would leak watches.
-pub const TRACKED_SELECTOR: &str = "kubemacpool.io/tracked=true";
 
 lazy_static! {
     /// A Pod item without the Multus key holds no MAC. The key is searched as the host's JSON

@@ -2,8 +2,6 @@
 //! checks, allocation for eligible interfaces, and the UPDATE merge that never changes a MAC
 //! the user did not change.
 
-pub mod interfaces;
-
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
@@ -20,7 +18,7 @@ use crate::object::{Operation, add_tracking_label, hash_name, namespace_of};
 use crate::owner::{Identity, Kind};
 use crate::settings::{DuplicateMacs, Settings};
 use crate::verdict::Verdict;
-use interfaces::{Nic, VirtualMachineView};
+use crate::vm_interfaces::{Nic, VirtualMachineView};
 
 const INTERFACES_POINTER: &str = "/spec/template/spec/domain/devices/interfaces";
 
