@@ -159,7 +159,7 @@ warnings_are() { response ".warnings == $1"; }
 
 @test "settings: an unknown inventory value is refused, naming key and value" {
   run settings_error '{"inventory":"some"}'
-  [[ "$output" == *'invalid inventory value "some": expected one of pods-tracked, all, tracked'* ]]
+  [[ "$output" == *'invalid inventory value "some": expected one of indexed, pods-tracked, all, tracked'* ]]
 }
 
 @test "settings: an unknown auditDuplicates value is refused, naming key and value" {
