@@ -801,3 +801,129 @@ fn a_collision_and_a_hole_share_one_message() {
     let message = response.message.unwrap();
     assert!(message.contains("MAC collision: 02:00:00:00:fe:01 on interface blue is also held by VirtualMachine other/twin; index hole: "), "{message}");
 }
+
+// --- Property: on random clusters with random labels ---------------------------------------
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Three blocks (10, 11, 12) of four pool addresses each: collisions are forced.
+    fn settings() -> Value {
+        json!({
+            "rangeStart": "02:00:00:00:10:00", "rangeEnd": "02:00:00:00:12:ff",
+            "excludedMacs": [
+                "02:00:00:00:10:04-02:00:00:00:10:ff",
+                "02:00:00:00:11:04-02:00:00:00:11:ff",
+                "02:00:00:00:12:04-02:00:00:00:12:ff"
+            ]
+        })
+    }
+
+    fn pool_mac(index: u8) -> String {
+        format!("02:00:00:00:{:02x}:{:02x}", 0x10 + index / 4 % 3, index % 4)
+    }
+
+    #[derive(Debug, Clone)]
+    struct HolderSpec {
+        pod: bool,
+        mac: u8,
+        tracked: bool,
+        /// 0: no `indexed` label, 1: `v1`, 2: another value.
+        indexed: u8,
+        /// 0: no block label, 1: its own block, 2: another block.
+        block_label: u8,
+    }
+
+    fn holder_spec() -> impl Strategy<Value = HolderSpec> {
+        (any::<bool>(), 0..12u8, any::<bool>(), 0..3u8, 0..3u8).prop_map(
+            |(pod, mac, tracked, indexed, block_label)| HolderSpec {
+                pod,
+                mac,
+                tracked,
+                indexed,
+                block_label,
+            },
+        )
+    }
+
+    fn object(index: usize, spec: &HolderSpec) -> Value {
+        let mac = pool_mac(spec.mac);
+        let block = block_of(&mac);
+        let mut labels = serde_json::Map::new();
+        if spec.tracked {
+            labels.insert("kubemacpool.io/tracked".into(), json!("true"));
+        }
+        match spec.indexed {
+            1 => drop(labels.insert("kubemacpool.io/indexed".into(), json!("v1"))),
+            2 => drop(labels.insert("kubemacpool.io/indexed".into(), json!("v0"))),
+            _ => {}
+        }
+        match spec.block_label {
+            1 => drop(labels.insert(format!("mac-block.kubemacpool.io/{block}"), json!(""))),
+            2 => drop(labels.insert("mac-block.kubemacpool.io/11".into(), json!(""))),
+            _ => {}
+        }
+        let name = format!("h{index}");
+        match spec.pod {
+            true => holder_pod(&name, &mac, Value::Object(labels)),
+            false => holder_vm(&name, &mac, Value::Object(labels)),
+        }
+    }
+
+    /// Whether an admission under `indexed` must see the holder (7.1): through its block
+    /// label, or in a legacy list.
+    fn must_see(spec: &HolderSpec) -> bool {
+        let own_label = spec.block_label == 1
+            || (spec.block_label == 2 && block_of(&pool_mac(spec.mac)) == "11");
+        let legacy = match spec.pod {
+            false => spec.indexed != 1,
+            true => spec.tracked && spec.indexed != 1,
+        };
+        own_label || legacy
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn indexed_never_hands_out_a_mac_an_object_it_must_see_holds(
+            holders in proptest::collection::vec(holder_spec(), 0..14),
+            blanks in 1..4usize,
+            name in "[a-z]{1,6}",
+        ) {
+            let vms: Vec<Value> = holders.iter().enumerate().filter(|(_, s)| !s.pod).map(|(i, s)| object(i, s)).collect();
+            let pods: Vec<Value> = holders.iter().enumerate().filter(|(_, s)| s.pod).map(|(i, s)| object(i, s)).collect();
+            let names = ["a", "b", "c"];
+            let object = vm(
+                "default",
+                &name,
+                names[..blanks].iter().map(|n| iface(n, "bridge", None)).collect(),
+                names[..blanks].iter().map(|n| multus_net(n)).collect(),
+            );
+            let cluster = MemoryCluster::new(vms, pods);
+            // `run` also checks that the reversed cluster gives the same answer.
+            let response = run(&review("VirtualMachine", "CREATE", &object, None, settings()), &cluster);
+            let seen: std::collections::BTreeSet<String> = holders
+                .iter()
+                .filter(|s| must_see(s))
+                .map(|s| pool_mac(s.mac))
+                .collect();
+            if !response.accepted {
+                prop_assert!(response.message.as_deref().unwrap_or("").ends_with("the range is full"));
+                // Full only if what it must see leaves fewer free addresses than blanks.
+                prop_assert!(12 - seen.len() < blanks, "full with {} seen", seen.len());
+                return Ok(());
+            }
+            let macs = macs_of_vm(response.mutated_object.as_ref().unwrap());
+            prop_assert_eq!(macs.len(), blanks);
+            let distinct: std::collections::BTreeSet<&String> = macs.iter().collect();
+            prop_assert_eq!(distinct.len(), blanks);
+            for mac in &macs {
+                prop_assert!(!seen.contains(mac), "{} is held by an object it must see", mac);
+                let low: u8 = u8::from_str_radix(&mac[15..], 16).unwrap();
+                prop_assert!(low < 4 && ["10", "11", "12"].contains(&block_of(mac).as_str()), "{} outside the pool", mac);
+            }
+        }
+    }
+}
