@@ -4,7 +4,7 @@ use kubemacpool_policy::cluster::{Cluster, MemoryCluster};
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{
     GetResourceRequest, ListAllResourcesRequest,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Answers the VM list, the Pod list and launcher lookups from memory, in any call order.
 pub struct StaticCluster {
