@@ -11,8 +11,8 @@ by round.
 
 Clusters: `adopted` (every VM and every MAC-holding pod carries the index labels; MACs over all
 256 blocks) and `half` (every other VM has neither `kubemacpool.io/indexed` nor a mac-block label);
-the half-adopted cluster runs only the modes of --half-modes (default: indexed and pods-tracked,
-which the index labels concern). Each cluster also holds a "decoy" VM with the address where
+the half-adopted cluster runs only the modes of --half-modes (default: indexed, beside the
+pods-tracked floor). Each cluster also holds a "decoy" VM with the address where
 `indexed`'s search starts for each MAC the benchmark's requests ask for (as this script predicts
 it from cluster.py's copy of the allocation hash): an `indexed` policy that reads its block's
 lists must walk past it.
@@ -239,7 +239,7 @@ class Checker:
                 self.walked[(mode, case)] = (sum(m in starts for m in macs), len(macs))
 
 
-def policies_yml(path, policy, floor, modes, floor_only=(), with_floor=True):
+def policies_yml(path, policy, floor, modes, floor_only=(), with_floor=True, extra_floors=()):
     entries = {}
 
     def entry(module, settings):
@@ -254,6 +254,8 @@ def policies_yml(path, policy, floor, modes, floor_only=(), with_floor=True):
             entries[f"policy-{mode}"] = entry(policy, {"inventory": mode})
         if with_floor or mode in floor_only:
             entries[f"floor-{mode}"] = entry(floor, {"inventory": mode})
+    for mode in extra_floors:
+        entries[f"floor-{mode}"] = entry(floor, {"inventory": mode})
     if with_floor:
         entries["trivial"] = entry(floor, {"inventory": "none"})
     with open(path, "w") as f:
@@ -471,7 +473,9 @@ def cold_start(args, workdir, api, mode, checker, floor_only):
     return out
 
 
-def bench_cluster(args, workdir, api, modes, rounds, checker):
+def bench_cluster(args, workdir, api, modes, rounds, checker, baseline):
+    """`baseline`: the mode whose floor `indexed` is compared with in the same rounds (loaded
+    even where that mode itself is not run), or None."""
     floor_only = args.floor_only_modes
     result = {"cold": {}, "rows": [], "rss": None, "rounds": rounds, "modes": modes}
     for mode in modes:
@@ -479,7 +483,8 @@ def bench_cluster(args, workdir, api, modes, rounds, checker):
         print(f"bench-engine: cold start {mode}: {ms(result['cold'][mode]['first'])} ms", file=sys.stderr, flush=True)
 
     policies = os.path.join(workdir, "policies.yml")
-    policies_yml(policies, args.policy, args.floor, modes, floor_only)
+    policies_yml(policies, args.policy, args.floor, modes, floor_only,
+                 extra_floors=[baseline] if baseline and baseline not in modes else [])
     wait_watches_closed(api)
     before = api.watches()
     server = PolicyServer(args, workdir, api.kubeconfig, policies)
@@ -491,14 +496,17 @@ def bench_cluster(args, workdir, api, modes, rounds, checker):
                     checker(case, f"policy-{mode}", client.post(f"policy-{mode}", BODIES[case])[1])
                 checker(case, f"floor-{mode}", client.post(f"floor-{mode}", BODIES[case])[1])
         client.post("trivial", BODIES["pod-plain"])
+        if baseline and baseline not in modes:
+            for case in ("vm", "pod-multus"):
+                client.post(f"floor-{baseline}", BODIES[case])
         for mode in modes:
             subject = f"floor-{mode}" if mode in floor_only else f"policy-{mode}"
             cases = [("vm", subject), ("vm", f"floor-{mode}"),
                      ("pod-multus", subject), ("pod-multus", f"floor-{mode}"),
                      ("pod-plain", subject), ("pod-plain", "trivial")]
-            if mode != BASELINE and BASELINE in modes:
+            if mode == "indexed" and baseline:
                 # The baseline's floor in the same rounds: the cost `indexed` is to be compared with.
-                cases += [("vm", f"floor-{BASELINE}"), ("pod-multus", f"floor-{BASELINE}")]
+                cases += [("vm", f"floor-{baseline}"), ("pod-multus", f"floor-{baseline}")]
             if mode in floor_only:
                 cases = list(dict.fromkeys(cases))
             for concurrency in (1, 2):
@@ -529,8 +537,9 @@ def report(size, adoption, result, api_info, checker):
         pod, pod_floor = t[("pod-multus", subject)], t[("pod-multus", f"floor-{mode}")]
         plain, trivial = t[("pod-plain", subject)], t[("pod-plain", "trivial")]
         base_vm, base_pod = t.get(("vm", f"floor-{BASELINE}")), t.get(("pod-multus", f"floor-{BASELINE}"))
+        # (For the baseline mode itself these are its own floor: the same as the floor ratios.)
         against_base = (f"{ratio(vm, base_vm):.3f} | {ratio(pod, base_pod):.3f}" if base_vm and base_pod else "- | -")
-        against_all = (f"{statistics.median(vm) / all_floor[concurrency]:.2f}" if all_floor.get(concurrency) else "-")
+        against_all = (f"{statistics.median(vm) / all_floor[concurrency]:.3f}" if all_floor.get(concurrency) else "-")
         label = mode + (" (floor only)" if subject.startswith("floor-") else "")
         print(f"| {label} | {concurrency} | {ms(quantile(vm, .5))} / {ms(quantile(vm, .95))} | {ms(quantile(vm_floor, .5))} "
               f"| {ratio(vm, vm_floor):.2f} | {ms(quantile(pod, .5))} / {ms(quantile(pod, .95))} "
@@ -564,8 +573,9 @@ def main():
                         help="VMS:PODS,... e.g. 2000:20000 (quick), 10000:100000, 100000:100000")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--adoptions", default="adopted,half", help="adopted, half, none (cluster.py)")
-    parser.add_argument("--half-modes", default=f"indexed,{BASELINE}",
-                        help="the modes run on a half-adopted cluster (among --modes)")
+    parser.add_argument("--half-modes", default="indexed",
+                        help="the modes run on a half-adopted cluster (among --modes; the pods-tracked "
+                             "floor is measured beside indexed there too)")
     parser.add_argument("--floor-only-modes", default="",
                         help="modes measured by their floor alone (a policy whose settings refuse them)")
     parser.add_argument("--rounds", type=int, default=15)
@@ -599,7 +609,9 @@ def main():
                 api = FakeApiServer(workdir, *size, adoption, extra)
                 try:
                     checker = Checker(held, decoy_macs)
-                    result = bench_cluster(args, workdir, api, modes, rounds_for(args, size[0], sizes), checker)
+                    baseline = BASELINE if BASELINE in args.modes else None
+                    result = bench_cluster(args, workdir, api, modes, rounds_for(args, size[0], sizes), checker,
+                                           baseline)
                     api_info = {"generated": api.generated_in, "rss": api.rss_mib()}
                 finally:
                     api.stop()
