@@ -34,6 +34,7 @@ import select
 import socket
 import sys
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -289,7 +290,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         if os.environ.get("FAKE_APISERVER_LOG"):
-            sys.stderr.write("fake-apiserver: " + fmt % args + "\n")
+            sys.stderr.write(f"fake-apiserver {time.time():.3f}: " + fmt % args + "\n")
 
     def send_json(self, status, body):
         data = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
