@@ -12,10 +12,10 @@ by round.
 Clusters: `adopted` (every VM and every MAC-holding pod carries the index labels; MACs over all
 256 blocks) and `half` (every other VM has neither `kubemacpool.io/indexed` nor a mac-block label);
 the half-adopted cluster runs only the modes of --half-modes (default: indexed, beside the
-pods-tracked floor). Each cluster also holds a "decoy" VM with the address where
-`indexed`'s search starts for each MAC the benchmark's requests ask for (as this script predicts
-it from cluster.py's copy of the allocation hash): an `indexed` policy that reads its block's
-lists must walk past it.
+pods-tracked floor). Each cluster also holds decoys (decoys() below) at the addresses
+where `indexed`'s search starts for each MAC the benchmark's requests ask for (as this script
+predicts them from cluster.py's copy of the allocation hash): an `indexed` policy that makes all
+its lists must walk past them.
 
 Prints, per cluster: p50/p95 of VM CREATE, Pod CREATE with a Multus network and Pod CREATE
 without one, at concurrency 1 and 2; the policy / floor ratios (median of same-round ratios);
@@ -124,18 +124,44 @@ BODIES = {case: review(kind, obj, f"bench-{case}") for case, (kind, obj, _) in C
 
 
 def decoys():
-    """One VM holding, for every MAC the benchmark's requests get allocated, the address where
-    `indexed`'s search for it starts (with its index labels: it is in the object's block)."""
-    macs = sorted({generated.search_start(kind, NAMESPACE, obj["metadata"]["name"], place)
-                   for kind, obj, places in CASES.values() for place in places})
-    labels = generated.index_labels({generated.TRACKED: "true"}, macs)
-    interfaces = [{"name": f"d{n}", "masquerade": {}, "macAddress": m} for n, m in enumerate(macs)]
-    networks = [{"name": f"d{n}", "pod": {}} for n in range(len(macs))]
-    vm = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
-          "metadata": {"name": "decoy", "namespace": "bench-decoys", "uid": "decoy-uid", "resourceVersion": "1",
-                       "labels": labels, "annotations": {}},
-          "spec": {"template": {"spec": {"domain": {"devices": {"interfaces": interfaces}}, "networks": networks}}}}
-    return {"VirtualMachine": [vm]}, set(macs)
+    """Objects that hold, for every MAC the benchmark's requests get allocated, the address where
+    `indexed`'s search for it starts (as cluster.search_start predicts it) and the two after it:
+
+    - VM `bench-decoys/decoy`, indexed (its mac-block labels): the start itself, found through
+      the block's lists;
+    - VM `bench-decoys/decoy-unindexed`, tracked but not indexed: the next address, found only
+      through the list of VMs not indexed yet;
+    - Pod `bench-decoys/decoy-unindexed`, tracked but not indexed: the one after, found only
+      through the list of tracked Pods not indexed yet.
+
+    A policy that makes all of `indexed`'s lists walks past the three; one that skips a list
+    hands out a MAC the cluster holds, which the answer check refuses. Returns (objects, every
+    decoy MAC, the addresses the searches should end at)."""
+    starts = sorted({generated.search_start(kind, NAMESPACE, obj["metadata"]["name"], place)
+                     for kind, obj, places in CASES.values() for place in places})
+    second = [generated.next_in_block(m) for m in starts]
+    third = [generated.next_in_block(m) for m in second]
+    ends = {generated.next_in_block(m) for m in third}
+
+    def vm(name, macs, labels):
+        return {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
+                "metadata": {"name": name, "namespace": "bench-decoys", "uid": f"{name}-uid", "resourceVersion": "1",
+                             "labels": labels, "annotations": {}},
+                "spec": {"template": {"spec": {
+                    "domain": {"devices": {"interfaces": [{"name": f"d{n}", "masquerade": {}, "macAddress": m}
+                                                          for n, m in enumerate(macs)]}},
+                    "networks": [{"name": f"d{n}", "pod": {}} for n in range(len(macs))]}}}}
+
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "decoy-unindexed", "namespace": "bench-decoys", "uid": "decoy-pod-uid",
+                        "resourceVersion": "1", "labels": {generated.TRACKED: "true"},
+                        "annotations": {NETWORKS: json.dumps([{"name": f"net{n}", "mac": m} for n, m in enumerate(third)],
+                                                             separators=(",", ":"))}},
+           "spec": {"containers": [{"name": "c", "image": "busybox"}]}, "status": {"phase": "Running"}}
+    objects = {"VirtualMachine": [vm("decoy", starts, generated.index_labels({generated.TRACKED: "true"}, starts)),
+                                  vm("decoy-unindexed", second, {generated.TRACKED: "true"})],
+               "Pod": [pod]}
+    return objects, set(starts) | set(second) | set(third), ends
 
 
 class Client:
@@ -188,8 +214,8 @@ class Checker:
     and one of a policy that ignores the inventory measures too little. Answers repeat (nothing is
     ever written), so each distinct answer is checked in full once."""
 
-    def __init__(self, held, decoy_macs):
-        self.held, self.decoy_macs = held, decoy_macs
+    def __init__(self, held, decoy_ends):
+        self.held, self.decoy_ends = held, decoy_ends
         self.seen = {}
         self.lock = threading.Lock()
         self.walked = {}  # (mode, case) -> allocated MACs that are the address after a decoy
@@ -234,9 +260,8 @@ class Checker:
             blocks = {k for k in labels if k.startswith(generated.BLOCK_PREFIX)}
             if labels.get(generated.INDEXED) != generated.INDEXED_VALUE or blocks != {generated.BLOCK_PREFIX + block}:
                 raise SystemExit(f"{where}: index labels {labels}, expected indexed=v1 and the block {block}")
-            starts = {generated.next_in_block(d) for d in self.decoy_macs}
             with self.lock:
-                self.walked[(mode, case)] = (sum(m in starts for m in macs), len(macs))
+                self.walked[(mode, case)] = (sum(m in self.decoy_ends for m in macs), len(macs))
 
 
 def policies_yml(path, policy, floor, modes, floor_only=(), with_floor=True, extra_floors=()):
@@ -526,7 +551,7 @@ def report(size, adoption, result, api_info, checker):
     print(f"\n### {vms} VMs + {pods} Pods, {adoption} cluster ({result['rounds']} rounds)\n")
     print(f"Cluster: {min(vms, pods)} of the Pods are virt-launcher pods, {counts['tracked_pods']} are tracked "
           f"(hold a MAC of their own); {counts['unindexed_vms']} VMs without index labels, "
-          f"plus one decoy VM; generated and encoded by the fake API server in {api_info['generated']:.0f} s, "
+          f"plus the decoys (2 VMs, 1 Pod); generated and encoded by the fake API server in {api_info['generated']:.0f} s, "
           f"its peak RSS {api_info['rss']:.0f} MiB.\n")
     print("| mode | concurrency | VM CREATE p50 / p95 ms | floor p50 ms | VM / floor | Pod CREATE (Multus) p50 / p95 ms "
           f"| floor p50 ms | Pod / floor | Pod CREATE (no Multus) p50 ms | trivial p50 ms "
@@ -560,9 +585,10 @@ def report(size, adoption, result, api_info, checker):
     print(f"- Every mode, the floors and the trivial policy in one policy-server: {result['watches']} watches, "
           f"peak RSS {result['rss']:.0f} MiB.")
     for (mode, case), (walked, total) in sorted(checker.walked.items()):
-        print(f"- `{mode}` {case}: {walked} of {total} MACs are the address after the one the search starts at, "
-              f"which the decoy VM holds (expected {total}: the policy sees the block's list and walks past it; "
-              "0 means its search starts elsewhere than this script predicts, see cluster.search_start).")
+        print(f"- `{mode}` {case}: {walked} of {total} MACs are the third address after the one the search starts "
+              f"at (expected {total}: the policy walked past the decoys there, one in the block's lists, one in each "
+              "legacy list; 0 means its search starts elsewhere than this script predicts, see "
+              "cluster.search_start; the check that no allocated MAC is held passed either way).")
     checker.walked.clear()
 
 
@@ -598,7 +624,7 @@ def main():
           f"{args.rounds} rounds per case for the largest cluster, up to 5x for smaller ones; pods with "
           "~620 B of metadata, 5% holding a Multus MAC", flush=True)
     started = time.monotonic()
-    extra, decoy_macs = decoys()
+    extra, decoy_macs, decoy_ends = decoys()
     for size in sizes:
         held = generated.held_macs(*size) | decoy_macs
         for adoption in adoptions:
@@ -610,7 +636,7 @@ def main():
             with tempfile.TemporaryDirectory(prefix="bench-engine-") as workdir:
                 api = FakeApiServer(workdir, *size, adoption, extra)
                 try:
-                    checker = Checker(held, decoy_macs)
+                    checker = Checker(held, decoy_ends)
                     baseline = BASELINE if BASELINE in args.modes else None
                     result = bench_cluster(args, workdir, api, modes, rounds_for(args, size[0], sizes), checker,
                                            baseline)
