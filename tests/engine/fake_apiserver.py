@@ -22,14 +22,16 @@ to 514 with `inventory: indexed`. Each connection has its own daemon thread; acc
 TCP_NODELAY (without it, a response's body waited behind its headers for the client's delayed
 ACK: 6-10 ms added to every new watch); the listen backlog holds 1024 connections (the default 5
 dropped the connects of a burst of new watches); a watch answers `Connection: close`, so the
-client never reuses a connection that the server is about to close at the watch's timeout; and a
-watch notices at once when its client goes away.
+client never reuses a connection that the server is about to close at the watch's timeout; a
+watch notices at once when its client goes away (poll(), which has no descriptor limit, where
+select() fails above 1023); and the open-files limit is raised to the hard limit.
 """
 
 import argparse
 import json
 import os
 import re
+import resource
 import select
 import socket
 import sys
@@ -381,14 +383,17 @@ class Handler(BaseHTTPRequestHandler):
                          "annotations": {"k8s.io/initial-events-end": "true"}}}},
             separators=(",", ":")).encode() + b"\n"
         seconds = min(int(query.get("timeoutSeconds") or 290), 290)
+        poller = select.poll()
+        poller.register(self.connection, select.POLLIN | select.POLLERR | select.POLLHUP)
         self.count("open watches")
         try:
             for _ in range(max(1, seconds // BOOKMARK_SECONDS)):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(bookmark), bookmark))
                 self.wfile.flush()
                 # The client sends nothing on a watch: readable means it closed (or broke) it.
-                readable, _, _ = select.select([self.connection], [], [], BOOKMARK_SECONDS)
-                if readable:
+                # (poll, not select: select fails on descriptors above 1023, and hundreds of
+                # watches get there.)
+                if poller.poll(BOOKMARK_SECONDS * 1000):
                     return
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
@@ -419,6 +424,17 @@ users:
 """
 
 
+def raise_open_files_limit():
+    """One descriptor per connection, and policy-server holds up to 514 watches (more with
+    several replicas or floors beside it): lift the soft limit to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 1 << 20, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def serve(cluster, port=0):
     """A running server (in a daemon thread) for `cluster`: returns (server, port)."""
     Handler.cluster = cluster
@@ -440,6 +456,7 @@ def main():
     parser.add_argument("--port-file", help="where to write the port once listening")
     parser.add_argument("--kubeconfig", help="where to write a kubeconfig for this server")
     args = parser.parse_args()
+    raise_open_files_limit()
 
     cluster = Cluster()
     if args.cluster:

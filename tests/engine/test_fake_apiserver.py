@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Self-test of the fake API server (`make engine-tests`, or `python3 -m unittest discover -s
-tests/engine`): label selectors mean what they mean in Kubernetes, and many open watches (one per
-reflector in policy-server, up to 514 with `inventory: indexed`) neither stall a LIST nor a new
-watch."""
+tests/engine`): label selectors mean what they mean in Kubernetes, and open watches (one per
+reflector in policy-server, up to 514 with `inventory: indexed`), 50 in-process and 520 against
+the server's own process, neither stall a LIST nor a new watch."""
 
 import http.client
 import json
@@ -163,6 +163,55 @@ class Server(unittest.TestCase):
                 break
             time.sleep(0.05)
         self.assertEqual(get(self.port, "/_stats")[1]["open watches"], 0)
+
+
+class ManyWatches(unittest.TestCase):
+    """As many watches as one policy-server holds with `inventory: indexed` and every block in
+    use (256 blocks x 2 kinds + 2 legacy lists), against the server run as the benchmark runs it
+    (its own process)."""
+
+    WATCHES = 514 + 6
+
+    def setUp(self):
+        fake.raise_open_files_limit()
+        import resource
+        if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < self.WATCHES + 100:
+            self.skipTest("too few open files allowed for this test")
+        import subprocess
+        import tempfile
+        self.dir = tempfile.TemporaryDirectory()
+        port_file = os.path.join(self.dir.name, "port")
+        self.server = subprocess.Popen([sys.executable, fake.__file__, "--generate", "300:3000",
+                                        "--port-file", port_file], stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(port_file):
+            self.assertLess(time.monotonic(), deadline, "the fake API server did not start")
+            time.sleep(0.05)
+        with open(port_file) as f:
+            self.port = int(f.read())
+
+    def tearDown(self):
+        self.server.terminate()
+        self.server.wait()
+        self.dir.cleanup()
+
+    def test_hundreds_of_watches(self):
+        watches = []
+        try:
+            start = time.monotonic()
+            for n in range(self.WATCHES):
+                watches.append(open_watch(self.port, f"mac-block.kubemacpool.io/{n % 256:02x}"))
+            self.assertLess(time.monotonic() - start, 30, f"{self.WATCHES} watches took too long to open")
+            self.assertEqual(get(self.port, "/_stats")[1]["open watches"], self.WATCHES)
+            start = time.monotonic()
+            status, body = get(self.port, "/apis/kubevirt.io/v1/virtualmachines?labelSelector=kubemacpool.io/indexed!%3Dv1",
+                               timeout=5)
+            self.assertEqual(status, 200)
+            watches.append(open_watch(self.port, "kubemacpool.io/tracked=true"))
+            self.assertLess(time.monotonic() - start, 2.0)
+        finally:
+            for sock in watches:
+                sock.close()
 
 
 if __name__ == "__main__":
