@@ -116,9 +116,9 @@ $(BENCH_FLOOR): $(BENCH_GUESTS) bench-guests/metadata.yml
 
 # Admissions in the real policy-server against the fake API server, per inventory mode, beside
 # the engine floor of the same calls (README, Performance). BENCH_ENGINE_ARGS passes options
-# (--sizes 2000:20000 [default],10000:100000,100000:100000, --rounds, --modes, --adoptions,
-# --floor-only-modes). The Sigstore trust root beside policy-server, when there, spares it a
-# network fetch (SIGSTORE_TRUST_CONFIG overrides).
+# (--sizes quick [2000:20000, the default] | full [10000:100000,100000:100000] | VMS:PODS,...,
+# --rounds, --modes, --adoptions, --server-per-mode, --floor-only-modes). The Sigstore trust root
+# beside policy-server, when there, spares it a network fetch (SIGSTORE_TRUST_CONFIG overrides).
 .PHONY: bench-engine
 ifeq ($(and $(KWCTL_BIN),$(POLICY_SERVER_BIN)),)
 bench-engine:
