@@ -163,11 +163,11 @@ SELECTS_BY_LABEL = {
 }
 
 
-def list_exchange(kind, items, mode="pods-tracked", error=None):
+def list_request(kind, selector):
+    """The recorded request of a `list_resources_all` of `kind` with the policy's field masks."""
     api = "kubevirt.io/v1" if kind == "VirtualMachine" else "v1"
     masks = VM_MASKS if kind == "VirtualMachine" else POD_MASKS
-    selector = "kubemacpool.io/tracked=true" if SELECTS_BY_LABEL[mode][kind] else "null"
-    lines = [
+    return [
         "- type: Exchange",
         "  request: |",
         "    !KubernetesListResourceAll",
@@ -177,8 +177,11 @@ def list_exchange(kind, items, mode="pods-tracked", error=None):
         "    field_selector: null",
         "    field_masks:",
     ] + [f"    - {m}" for m in masks]
-    lines += response_lines(error, lambda: list_payload(kind, items))
-    return lines
+
+
+def list_exchange(kind, items, mode="pods-tracked", error=None):
+    selector = "kubemacpool.io/tracked=true" if SELECTS_BY_LABEL[mode][kind] else "null"
+    return list_request(kind, selector) + response_lines(error, lambda: list_payload(kind, items))
 
 
 def get_exchange(namespace, name, found=None, error=None):
@@ -273,20 +276,8 @@ def needed_blocks(kind, obj, pool_blocks=None, seed=""):
 
 
 def indexed_list(kind, objects, selector, keep):
-    api = "kubevirt.io/v1" if kind == "VirtualMachine" else "v1"
-    masks = VM_MASKS if kind == "VirtualMachine" else POD_MASKS
     listed = [masked_vm(o) if kind == "VirtualMachine" else listed_pod(o) for o in objects if keep(labels_of(o))]
-    lines = [
-        "- type: Exchange",
-        "  request: |",
-        "    !KubernetesListResourceAll",
-        f"    api_version: {api}",
-        f"    kind: {kind}",
-        f"    label_selector: {selector}",
-        "    field_selector: null",
-        "    field_masks:",
-    ] + [f"    - {m}" for m in masks]
-    return lines + response_lines(None, lambda: list_payload(kind, listed))
+    return list_request(kind, selector) + response_lines(None, lambda: list_payload(kind, listed))
 
 
 def indexed_session(name, blocks, vms, pods, moved=()):
