@@ -69,12 +69,6 @@ impl From<InventoryError> for AllocationError {
     }
 }
 
-/// `indexed`: the blocks that hold pool addresses and the one the blanks go to now.
-struct BlockSearch {
-    blocks: Vec<Block>,
-    current: usize,
-}
-
 /// The state of one admission's allocation. Requested MACs are all in the used set from the
 /// start, so that no blank takes a requested MAC.
 pub struct Allocation<'a, C: Cluster> {
@@ -85,7 +79,10 @@ pub struct Allocation<'a, C: Cluster> {
     used: UsedSet,
     /// Holders of the inventory already in `used`.
     seen: usize,
-    search: Option<BlockSearch>,
+    /// `indexed`: the blocks that hold pool addresses, ascending, and the index of the one the
+    /// blanks go to now; `None` in the modes that allocate from the whole pool.
+    blocks: Vec<Block>,
+    current: Option<usize>,
     warnings: Vec<String>,
 }
 
@@ -105,10 +102,10 @@ impl<'a, C: Cluster> Allocation<'a, C> {
             DuplicateMacs::Allow => &[],
             _ => requested,
         };
-        let mut blocks = blocks_of(checked.iter().copied());
-        let search = if settings.inventory == InventoryMode::Indexed && allocates {
-            let pool = pool_blocks(&settings.pool);
-            if pool.is_empty() {
+        let mut needed = blocks_of(checked.iter().copied());
+        let (blocks, current) = if settings.inventory == InventoryMode::Indexed && allocates {
+            let blocks = pool_blocks(&settings.pool);
+            if blocks.is_empty() {
                 return Err(AllocationError::RangeFull);
             }
             let hash = allocation_hash(&[
@@ -117,16 +114,16 @@ impl<'a, C: Cluster> Allocation<'a, C> {
                 subject.namespace,
                 &subject.hash_name,
             ]);
-            let current = (hash % pool.len() as u64) as usize;
-            blocks.push(pool[current]);
-            Some(BlockSearch {
-                blocks: pool,
-                current,
-            })
+            let current = (hash % blocks.len() as u64) as usize;
+            needed.push(blocks[current]);
+            (blocks, Some(current))
         } else {
-            None
+            (Vec::new(), None)
         };
-        let needs = Needs { blocks, allocates };
+        let needs = Needs {
+            blocks: needed,
+            allocates,
+        };
         let inventory = Inventory::load_for(cluster, settings.inventory, &needs)?;
         let used = inventory
             .macs()
@@ -140,7 +137,8 @@ impl<'a, C: Cluster> Allocation<'a, C> {
             seen: inventory.len(),
             inventory,
             used,
-            search,
+            blocks,
+            current,
             warnings: Vec::new(),
         })
     }
@@ -178,9 +176,9 @@ impl<'a, C: Cluster> Allocation<'a, C> {
             &self.subject.hash_name,
             place,
         ]);
-        let mac = match self.search.is_some() {
-            true => self.allocate_in_blocks(start)?,
-            false => allocate(&self.settings.pool, &self.used, start),
+        let mac = match self.current {
+            Some(current) => self.allocate_in_blocks(current, start)?,
+            None => allocate(&self.settings.pool, &self.used, start),
         }
         .ok_or(AllocationError::RangeFull)?;
         self.used.insert(mac);
@@ -189,14 +187,15 @@ impl<'a, C: Cluster> Allocation<'a, C> {
 
     /// `indexed`: the walk inside the current block, then block by block (ascending, wrapping),
     /// each listed when first visited; `None` when every block is full.
-    fn allocate_in_blocks(&mut self, start: u64) -> Result<Option<Mac>, AllocationError> {
-        let Some(search) = &self.search else {
-            return Ok(None);
-        };
-        let (blocks, first) = (search.blocks.clone(), search.current);
-        for step in 0..blocks.len() {
-            let index = (first + step) % blocks.len();
-            let block = blocks[index];
+    fn allocate_in_blocks(
+        &mut self,
+        first: usize,
+        start: u64,
+    ) -> Result<Option<Mac>, AllocationError> {
+        let count = self.blocks.len();
+        for step in 0..count {
+            let index = (first + step) % count;
+            let block = self.blocks[index];
             if self.inventory.load_block(self.cluster, block)? {
                 self.used
                     .extend(self.inventory.macs().skip(self.seen).collect::<Vec<_>>());
@@ -204,9 +203,7 @@ impl<'a, C: Cluster> Allocation<'a, C> {
             }
             let range = BlockRange::new(block, self.settings.range_start, self.settings.range_end);
             if let Some(mac) = allocate_in_block(&self.settings.pool, &self.used, &range, start) {
-                if let Some(search) = &mut self.search {
-                    search.current = index;
-                }
+                self.current = Some(index);
                 return Ok(Some(mac));
             }
         }
