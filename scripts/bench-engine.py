@@ -50,6 +50,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 FAKE_APISERVER = os.path.join(REPO, "tests", "engine", "fake_apiserver.py")
+sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.join(REPO, "tests", "engine"))
 import cluster as generated  # noqa: E402
 
@@ -175,9 +176,18 @@ class Client:
 
     def post(self, policy, body):
         start = time.perf_counter()
-        self.conn.request("POST", f"/validate/{policy}", body, {"Content-Type": "application/json"})
-        reply = self.conn.getresponse()
-        data = reply.read()
+        try:
+            self.conn.request("POST", f"/validate/{policy}", body, {"Content-Type": "application/json"})
+            reply = self.conn.getresponse()
+            data = reply.read()
+        except TimeoutError:
+            request = json.loads(body)["request"]
+            raise SystemExit(
+                f"bench-engine: {policy} did not answer a {request['kind']['kind']} CREATE "
+                f"({request['object']['metadata'].get('name')}) within {self.conn.timeout} s. If a new "
+                "reflector's LIST never reached the fake API server (rerun with --keep-workdir and "
+                "FAKE_APISERVER_LOG=1: policy-server.log says \"creating new reflector\", api.log has no LIST "
+                "for it), that is the policy-server stall tests/engine/fake_apiserver.py describes.")
         elapsed = time.perf_counter() - start
         if reply.status != 200:
             raise SystemExit(f"bench-engine: {policy} answered HTTP {reply.status}: {data[:300]!r}")
@@ -222,7 +232,8 @@ class Checker:
         self.lock = threading.Lock()
         self.walked = {}  # (mode, case) -> allocated MACs that are the address after a decoy
 
-    def __call__(self, case, policy, response):
+    def __call__(self, case, policy, response, request=None):
+        """`request`: (kind, object, places) when the request is not one of CASES."""
         if not response.get("allowed"):
             raise SystemExit(f"bench-engine: {policy} refused {case}: {response.get('status')}")
         mode = policy.split("-", 1)[1] if "-" in policy else "none"
@@ -236,12 +247,12 @@ class Checker:
         with self.lock:
             if key in self.seen:
                 return
-        self.check_macs(case, mode, policy, json.loads(base64.b64decode(response["patch"])))
+        self.check_macs(case, mode, policy, json.loads(base64.b64decode(response["patch"])), request)
         with self.lock:
             self.seen[key] = True
 
-    def check_macs(self, case, mode, policy, patch):
-        kind, obj, places = CASES[case]
+    def check_macs(self, case, mode, policy, patch, request=None):
+        kind, obj, places = request or CASES[case]
         mutated = apply_patch(obj, patch)
         if kind == "VirtualMachine":
             macs = [i.get("macAddress") for i in mutated["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"]]
@@ -262,8 +273,9 @@ class Checker:
             blocks = {k for k in labels if k.startswith(generated.BLOCK_PREFIX)}
             if labels.get(generated.INDEXED) != generated.INDEXED_VALUE or blocks != {generated.BLOCK_PREFIX + block}:
                 raise SystemExit(f"{where}: index labels {labels}, expected indexed=v1 and the block {block}")
-            with self.lock:
-                self.walked[(mode, case)] = (sum(m in self.decoy_ends for m in macs), len(macs))
+            if request is None:
+                with self.lock:
+                    self.walked[(mode, case)] = (sum(m in self.decoy_ends for m in macs), len(macs))
 
 
 def policies_yml(path, policy, floor, modes, floor_only=(), with_floor=True, extra_floors=()):
@@ -488,9 +500,9 @@ def cold_start(args, workdir, api, mode, checker, floor_only):
             for block, vm_name in sorted(names_per_block("VirtualMachine", "warm-vm").items()):
                 if block in (home, pod_home):
                     continue
-                elapsed, response = client.post(name, review("VirtualMachine", vm_object(vm_name), f"warm-{block}"))
-                if not response.get("allowed"):
-                    raise SystemExit(f"bench-engine: {name} refused a VM CREATE in block {block}: {response}")
+                obj = vm_object(vm_name)
+                elapsed, response = client.post(name, review("VirtualMachine", obj, f"warm-{block}"))
+                checker(f"vm in block {block}", name, response, ("VirtualMachine", obj, ["default", "blue"]))
                 per_block.append(elapsed)
             out["per_block"] = per_block
             out["watches_all_blocks"] = settle_watches(api, before + 514) - before
@@ -628,6 +640,9 @@ def main():
                         help="measure each mode in its own policy-server (holding only that mode's reflectors) "
                              "instead of one server holding every mode's: less memory at 100,000 VMs")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep-workdir", action="store_true",
+                        help="keep each cluster's work directory (policies, policy-server and fake API server logs; "
+                             "FAKE_APISERVER_LOG=1 logs every request)")
     parser.add_argument("--sigstore-trust-config", default=os.environ.get("SIGSTORE_TRUST_CONFIG"))
     args = parser.parse_args()
     args.policy, args.floor = os.path.abspath(args.policy), os.path.abspath(args.floor)
@@ -653,7 +668,11 @@ def main():
                 continue
             print(f"bench-engine: {size[0]} VMs + {size[1]} Pods, {adoption}: generating the cluster",
                   file=sys.stderr, flush=True)
-            with tempfile.TemporaryDirectory(prefix="bench-engine-") as workdir:
+            with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp:
+                workdir = tmp
+                if args.keep_workdir:
+                    workdir = tempfile.mkdtemp(prefix="bench-engine-")
+                    print(f"bench-engine: logs in {workdir}", file=sys.stderr, flush=True)
                 api = FakeApiServer(workdir, *size, adoption, extra)
                 try:
                     checker = Checker(held, decoy_ends)

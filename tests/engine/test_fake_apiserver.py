@@ -12,6 +12,7 @@ import sys
 import time
 import unittest
 
+sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster as generated  # noqa: E402
 import fake_apiserver as fake  # noqa: E402
@@ -130,9 +131,15 @@ class Server(unittest.TestCase):
         self.assertEqual(len(names), len(set(names)))
         self.assertEqual(len(names), generated.count(300, 3000)["tracked_pods"])
 
-    def test_nodelay(self):
+    def test_nodelay_and_one_connection_per_request(self):
         status, body = get(self.port, "/_stats")
         self.assertNotEqual(body["tcp_nodelay"], 0)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn.request("GET", "/api/v1")
+        reply = conn.getresponse()
+        reply.read()
+        self.assertEqual(reply.getheader("Connection"), "close")
+        conn.close()
 
     def test_open_watches_do_not_stall_lists(self):
         watches = []
