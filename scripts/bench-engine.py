@@ -472,6 +472,23 @@ def names_per_block(kind, prefix):
     return names
 
 
+def first_answer(client, policy, case, checker, tries=10):
+    """The first admission through reflectors that are still loading: (seconds until the first
+    answer that is not a timeout, how many timed out first). A reflector's initial LIST counts
+    against the evaluation budget (timeoutEvalSeconds, 30 s here), which `all` at 100,000 VMs
+    may exceed; the reflector keeps loading, and the admission is sent again."""
+    start = time.perf_counter()
+    for timed_out in range(tries):
+        _, response = client.post(policy, BODIES[case])
+        message = (response.get("status") or {}).get("message") or ""
+        if response.get("allowed") or not re.search(r"deadline|time ?out|allowed execution time", message, re.I):
+            checker(case, policy, response)
+            return time.perf_counter() - start, timed_out
+        print(f"bench-engine: {policy} {case}: timed out while its reflectors load ({message[:120]})",
+              file=sys.stderr, flush=True)
+    raise SystemExit(f"bench-engine: {policy} timed out {tries} times on {case}")
+
+
 def cold_start(args, workdir, api, mode, checker, floor_only):
     """A fresh policy-server running this mode alone: the first VM CREATE pays the initial
     LISTs of its reflectors. For `indexed`, the first VM CREATE in each further block pays that
@@ -485,9 +502,8 @@ def cold_start(args, workdir, api, mode, checker, floor_only):
     out = {}
     try:
         client = Client(server.port)
-        elapsed, response = client.post(name, BODIES["vm"])
-        checker("vm", name, response)
-        out["first"] = elapsed
+        out["first"], out["timeouts"] = first_answer(client, name, "vm", checker)
+        first_answer(client, name, "pod-multus", checker)
         for case in ("vm", "pod-multus"):
             checker(case, name, client.post(name, BODIES[case])[1])
         out["watches"] = settle_watches(api, before + 2) - before
@@ -545,12 +561,12 @@ def measure_in_server(args, workdir, api, modes, rounds, checker, baseline, rows
         for mode in modes:  # warm every reflector and instance pool
             for case in ("vm", "pod-multus"):
                 if mode not in floor_only:
-                    checker(case, f"policy-{mode}", client.post(f"policy-{mode}", BODIES[case])[1])
-                checker(case, f"floor-{mode}", client.post(f"floor-{mode}", BODIES[case])[1])
+                    first_answer(client, f"policy-{mode}", case, checker)
+                first_answer(client, f"floor-{mode}", case, checker)
         client.post("trivial", BODIES["pod-plain"])
         if baseline and baseline not in modes:
             for case in ("vm", "pod-multus"):
-                client.post(f"floor-{baseline}", BODIES[case])
+                first_answer(client, f"floor-{baseline}", case, checker)
         for mode in modes:
             subject = f"floor-{mode}" if mode in floor_only else f"policy-{mode}"
             cases = [("vm", subject), ("vm", f"floor-{mode}"),
@@ -599,7 +615,9 @@ def report(size, adoption, result, api_info, checker):
               f"| {ms(quantile(trivial, .5))} | {against_base} | {against_all} |")
     print()
     for mode, cold in result["cold"].items():
-        line = (f"- `{mode}` alone: cold start (first VM CREATE after policy-server starts) {ms(cold['first'])} ms; "
+        late = (f" (its first {cold['timeouts']} attempts timed out at the evaluation budget while the "
+                "reflectors loaded: the time is until the first answer)" if cold.get("timeouts") else "")
+        line = (f"- `{mode}` alone: cold start (first VM CREATE after policy-server starts) {ms(cold['first'])} ms{late}; "
                 f"{cold['watches']} watches, peak RSS {cold['rss']:.0f} MiB")
         if "per_block" in cold:
             b = cold["per_block"]
