@@ -6,8 +6,21 @@ calls, nothing read) and a trivial accepting policy, measured in the same run, i
 by round.
 
     scripts/bench-engine.py --policy-server PATH --policy annotated-policy.wasm \\
-        --floor target/bench-floor.wasm [--sizes 2000:20000,10000:100000,100000:100000] \\
-        [--modes indexed,pods-tracked,all,tracked] [--adoptions adopted,half] [--rounds N]
+        --floor target/bench-floor.wasm [--sizes quick|full|10k|100k|VMS:PODS,...] \\
+        [--modes indexed,pods-tracked,all,tracked] [--adoptions adopted,half] [--rounds N] \\
+        [--server-per-mode] [--floor-only-modes MODES] [--keep-workdir]
+
+PODS counts every pod, the VMs' virt-launcher pods first: at 100000:100000 every pod is a
+launcher pod, so no pod holds a MAC of its own (no tracked pods).
+
+Duration (estimates for the 2-core machine under the other builds' load, from the 2,000-VM runs
+and the README's 10,000-VM figures; a round is every case at concurrency 1 and 2): `quick`
+(2,000 VMs, the default 15 rounds) about 1.5 min; 10,000 VMs about 13 s a round plus 1-2 min
+(`--sizes 10k --rounds 41`: about 11 min); 100,000 VMs about 1 min a round plus about 5 min of
+cold starts and per-block warm-up (`--sizes 100k --rounds 15`: about 20 min). With several sizes,
+--rounds is for the largest and smaller clusters get up to 5x as many (`full --rounds 15`: 75
+rounds at 10,000 VMs, about 40 min in all). policy-server's peak RSS with every mode's reflectors
+at 100,000 VMs may reach several GiB: --server-per-mode measures each mode in a server of its own.
 
 Clusters: `adopted` (every VM and every MAC-holding pod carries the index labels; MACs over all
 256 blocks) and `half` (every other VM has neither `kubemacpool.io/indexed` nor a mac-block label);
@@ -20,8 +33,8 @@ its lists must walk past them.
 Prints, per cluster: p50/p95 of VM CREATE, Pod CREATE with a Multus network and Pod CREATE
 without one, at concurrency 1 and 2; the policy / floor ratios (median of same-round ratios);
 `indexed`'s VM and Pod CREATE p50 over the p50 of the `pods-tracked` floor measured in the same
-rounds (interleaved with them), and every mode's VM CREATE p50 over the `all` floor's; the cold start (the first VM CREATE after policy-server
-starts, which pays the reflectors' initial LISTs; for `indexed` also the first admission in each
+rounds (interleaved with them), and every mode's VM CREATE p50 over the `all` floor's; the cold
+start (the first VM CREATE after policy-server starts, which pays the reflectors' initial LISTs; for `indexed` also the first admission in each
 further block, and the watches and memory once all 256 blocks are in use); policy-server's peak
 RSS and the number of watches it holds (open watch connections at the fake API server), per mode
 alone and with everything loaded. Every answer is checked: allowed, a patch where one is due, every
