@@ -239,15 +239,20 @@ burst() {
   burst burst1
 }
 
+# answered N: how many admission reviews policy-server-N has answered (its request log).
+answered() { grep -ac '/validate/clusterwide-kubemacpool.*finished processing' "$(state)/logs/policy-server-$1.log" || true; }
+
 @test "concurrency: the same with 2 policy-server replicas behind a TCP load balancer (haproxy)" {
   "$CLUSTER" replicas "$(state)" 2
+  on_teardown "$CLUSTER" replicas "$(state)" 1
+  local before1 after1 after2
+  before1=$(answered 1)
   burst burst2
-  # both replicas answered
-  local s1 s2
-  s1=$(grep -c 'clusterwide-kubemacpool' "$(state)/logs/policy-server-1.log" || true)
-  s2=$(grep -c 'clusterwide-kubemacpool' "$(state)/logs/policy-server-2.log" || true)
-  echo "log lines naming a policy: replica 1: $s1, replica 2: $s2"
-  "$CLUSTER" replicas "$(state)" 1
+  after1=$(answered 1)
+  after2=$(answered 2)
+  # both replicas answered admissions of the burst
+  echo "# burst2: admissions answered by replica 1: $((after1 - before1)), by replica 2: $after2" >&3
+  [ $((after1 - before1)) -gt 0 ] && [ "$after2" -gt 0 ]
 }
 
 # Faults, each followed by the invariant (teardown).
