@@ -259,6 +259,7 @@ answered() { grep -ac '/validate/clusterwide-kubemacpool.*finished processing' "
 
 @test "policy-server killed: creates fail closed with the API server's webhook error, and succeed after it restarts" {
   mkns faults mutatepods.kubemacpool.io=allocate
+  on_teardown "$CLUSTER" start policy-server-1 "$(state)"
   "$CLUSTER" stop policy-server-1 "$(state)"
   run -1 --separate-stderr k apply -f - < <(vm faults while-down)
   echo "$stderr"
@@ -298,6 +299,7 @@ sees() {
 }
 
 @test "policy-server's watches cut: a VM created meanwhile is seen once they recover, and its MAC avoided" {
+  on_teardown "$CLUSTER" start apiproxy "$(state)"
   "$CLUSTER" stop apiproxy "$(state)"
   # policy-server still answers from its reflectors' copies; this VM is not in them yet
   vm faults unseen | k apply -f -
@@ -343,6 +345,39 @@ print(yaml.safe_dump_all(docs))' "$REPO/manifests/rbac.yaml" | k apply -f -
   "$CLUSTER" restart policy-server-1 "$(state)"
   vm faults no-list | k apply -f -
   vm_macs faults no-list | jq -e --arg re "$MAC_RE" '.[0] | test($re)'
+}
+
+# Distribution: a real OCI registry on loopback (docker-registry).
+
+@test "a real OCI registry: kwctl pushed the policy, kwctl pulls and runs it by registry://, policy-server loaded it from there" {
+  [[ "$KMP_POLICY_MODULE" == registry://127.0.0.1:* ]] || skip "no docker-registry: the cluster loads the policy from file://"
+  # policy-server's policies, every one by the registry:// URL (the manifests' path on our registry)
+  jq -e --arg m "$KMP_POLICY_MODULE" 'to_entries | length > 0 and all(.value.module == $m)' "$(state)/derived/policies.yml"
+  [[ "$KMP_POLICY_MODULE" == */kubemacpool-policy/policies/kubemacpool:v* ]]
+  grep -a 'policy download' "$(state)/logs/policy-server-1.log" | grep -aq '127.0.0.1'
+  cat "$(state)/logs/push.log"
+  grep -q 'Policy successfully pushed' "$(state)/logs/push.log"
+  # kwctl, as a user on another machine: pull into an empty store, inspect, run
+  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache"
+  run -0 kwctl pull --sources-path "$KMP_SOURCES" "$KMP_POLICY_MODULE"
+  echo "$output"
+  run -0 kwctl inspect --sources-path "$KMP_SOURCES" "$KMP_POLICY_MODULE"
+  [[ "$output" == *"kubemacpool"* ]]
+  local trust=()
+  [ -z "${SIGSTORE_TRUST_CONFIG:-}" ] || trust=(--sigstore-trust-config "$SIGSTORE_TRUST_CONFIG")
+  run -0 kwctl run --sources-path "$KMP_SOURCES" "${trust[@]}" --allow-context-aware \
+    --request-path "$REPO/test_data/vm-create-invalid-mac.json" \
+    --replay-host-capabilities-interactions "$REPO/test_data/session-none.yml" "$KMP_POLICY_MODULE"
+  local response
+  response=$(tail -n 1 <<<"$output")
+  echo "$response"
+  jq -e '.allowed == false and .status.message == "Failed to create virtual machine allocation error: Failed to allocate mac to the vm object: invalid MAC address format for interface blue: 02:00:00:00:00: address 02:00:00:00:00: invalid MAC address"' <<<"$response"
+  # what was pushed is what was built: the same bytes
+  local digest
+  digest=$(sha256sum "$REPO/annotated-policy.wasm" | cut -d' ' -f1)
+  run -0 kwctl policies
+  echo "$output"
+  [[ "$output" == *"${digest:0:12}"* ]]
 }
 
 # The schema: KubeVirt's CRD validates and prunes what the policy patches.

@@ -9,10 +9,17 @@ CLUSTER_MISSING := $(strip $(if $(CLUSTER_GO),,Go) $(if $(KWCTL_BIN),,kwctl) $(i
 
 .PHONY: cluster-setup cluster-tests demo-cluster cluster-up cluster-down
 # haproxy: the TCP load balancer in front of two policy-servers; python3-yaml: derive.py.
+# docker-registry (the OCI registry the cluster loads the policy from) is unpacked from its Debian
+# package into the cache, not installed: installing it would start a registry service on :5000.
+CLUSTER_REGISTRY_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kubemacpool-policy/docker-registry
 cluster-setup: setup
 	@command -v haproxy >/dev/null && python3 -c 'import yaml' 2>/dev/null || { \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy python3-yaml >/dev/null; }
+	@command -v docker-registry >/dev/null || [ -x $(CLUSTER_REGISTRY_DIR)/usr/bin/docker-registry ] || { \
+		mkdir -p $(CLUSTER_REGISTRY_DIR) && cd $(CLUSTER_REGISTRY_DIR) && \
+		{ apt-get download docker-registry >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && apt-get download docker-registry >/dev/null; }; } && \
+		dpkg-deb -x docker-registry_*.deb . && rm -f docker-registry_*.deb; }
 
 ifneq ($(CLUSTER_MISSING),)
 cluster-tests demo-cluster cluster-up:

@@ -7,7 +7,7 @@
 #                                  manifests/*.yaml (derive.py); prints `export KUBECONFIG=...`
 #   cluster.sh down STATE_DIR      stops every process `up` started (pid files in STATE_DIR/pids)
 #   cluster.sh start|stop|restart COMPONENT STATE_DIR
-#                                  COMPONENT: etcd, apiserver, apiproxy (policy-server's way to the
+#                                  COMPONENT: etcd, apiserver, registry, apiproxy (policy-server's way to the
 #                                  API server), policy-server-1, policy-server-2, lb
 #   cluster.sh webhooks STATE_DIR POLICY...
 #                                  installs exactly these policies' webhook configurations
@@ -16,7 +16,9 @@
 #                                  1: webhooks call policy-server-1; 2: a second policy-server and
 #                                  haproxy (TCP) in front of both, and the webhooks call haproxy
 #
-# Environment: KMP_POLICY_MODULE (default file://<repo>/annotated-policy.wasm),
+# Environment: KMP_POLICY_MODULE (default: annotated-policy.wasm pushed with kwctl to an OCI
+# registry on loopback, docker-registry, and loaded by policy-server from there; file://<repo>/
+# annotated-policy.wasm without docker-registry),
 # KMP_WEBHOOKS (the policies installed by `up`; default: Kubemacpool's release defaults, pods
 # opt-in and VMs opt-out), POLICY_SERVER (default: policy-server on PATH).
 set -Eeuo pipefail
@@ -90,6 +92,7 @@ certs() {
     leaf apiserver "/CN=kube-apiserver" \
       "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc"$'\n'"extendedKeyUsage=serverAuth"
     leaf policy-server "/CN=policy-server" "subjectAltName=IP:127.0.0.1"$'\n'"extendedKeyUsage=serverAuth"
+    leaf registry "/CN=registry" "subjectAltName=IP:127.0.0.1"$'\n'"extendedKeyUsage=serverAuth"
     leaf admin "/O=system:masters/CN=kubernetes-admin" "extendedKeyUsage=clientAuth"
     ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out sa.key
     ossl pkey -in sa.key -pubout -out sa.pub
@@ -174,11 +177,38 @@ haproxy_tcp() {
   wait_until 10 "$name" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
 }
 
+# An OCI registry on loopback (the CNCF distribution server, Debian's docker-registry), over TLS
+# with our CA; STATE/sources.yml is the sources file that lets kwctl and policy-server trust it.
+start_registry() {
+  mkdir -p "$STATE/registry"
+  cat >"$STATE/registry.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $STATE/registry
+http:
+  addr: 127.0.0.1:$REGISTRY_PORT
+  tls:
+    certificate: $STATE/pki/registry.crt
+    key: $STATE/pki/registry.key
+EOF
+  python3 -c 'import json, sys; print(json.dumps({"source_authorities": {sys.argv[1]: [{"type": "Data", "data": open(sys.argv[2]).read()}]}}))' \
+    "127.0.0.1:$REGISTRY_PORT" "$STATE/pki/ca.crt" >"$STATE/sources.yml"
+  spawn registry "$REGISTRY_BIN" serve "$STATE/registry.yml"
+  wait_until 10 registry curl -sf --cacert "$STATE/pki/ca.crt" "https://127.0.0.1:$REGISTRY_PORT/v2/"
+}
+
 start_apiproxy() { haproxy_tcp apiproxy "$APIPROXY_PORT" "$API_PORT"; }
 
 start_lb() { haproxy_tcp lb "$LB_PORT" "$PS1_PORT" "$PS2_PORT"; }
 
+running() { [ -f "$STATE/pids/$1.pid" ] && kill -0 "$(cat "$STATE/pids/$1.pid")" 2>/dev/null; }
+
+# start COMPONENT: starts it unless it is running.
 start() {
+  ! running "$1" || return 0
   case "$1" in
     etcd) start_etcd ;;
     apiserver) start_apiserver ;;
@@ -186,6 +216,7 @@ start() {
     policy-server-2) start_policy_server 2 ;;
     lb) start_lb ;;
     apiproxy) start_apiproxy ;;
+    registry) start_registry ;;
     *) die "unknown component $1" ;;
   esac
 }
@@ -218,17 +249,14 @@ up() {
   local t0=$SECONDS
   POLICY_SERVER="${POLICY_SERVER:-$(command -v policy-server || true)}"
   [ -x "$POLICY_SERVER" ] || die "no policy-server (POLICY_SERVER or PATH)"
-  KMP_POLICY_MODULE="${KMP_POLICY_MODULE:-file://$REPO/annotated-policy.wasm}"
-  [[ "$KMP_POLICY_MODULE" != file://* ]] || [ -f "${KMP_POLICY_MODULE#file://}" ] ||
-    die "no ${KMP_POLICY_MODULE#file://}: make annotated-policy.wasm first"
+  local wasm="$REPO/annotated-policy.wasm"
+  [ -n "${KMP_POLICY_MODULE:-}" ] || [ -f "$wasm" ] || die "no $wasm: make annotated-policy.wasm first"
   BIN="$("$HERE/build.sh")/bin"
   rm -rf "$STATE"
   mkdir -p "$STATE/pids" "$STATE/logs" "$STATE/derived"
   cat >"$STATE/env" <<EOF
 BIN=$BIN
 POLICY_SERVER=$POLICY_SERVER
-KMP_POLICY_MODULE=$KMP_POLICY_MODULE
-KMP_SOURCES=${KMP_SOURCES:-}
 ETCD_PORT=$(free_port)
 ETCD_PEER_PORT=$(free_port)
 API_PORT=$(free_port)
@@ -238,10 +266,27 @@ PS2_PORT=$(free_port)
 PS2_READY_PORT=$(free_port)
 LB_PORT=$(free_port)
 APIPROXY_PORT=$(free_port)
+REGISTRY_PORT=$(free_port)
 EOF
   load_env
   trap 'log "start-up failed; logs in $STATE/logs"; down; exit 1' ERR
   certs
+  # The module: pushed with kwctl to a loopback registry under the path the manifests name
+  # (registry://ghcr.io/<path> becomes registry://127.0.0.1:<port>/<path>), and loaded from there
+  # by policy-server; file:// when there is no docker-registry or kwctl.
+  REGISTRY_BIN=$(command -v docker-registry ||
+    ls "${XDG_CACHE_HOME:-$HOME/.cache}/kubemacpool-policy/docker-registry/usr/bin/docker-registry" 2>/dev/null || true)
+  echo "REGISTRY_BIN=$REGISTRY_BIN" >>"$STATE/env"
+  if [ -z "${KMP_POLICY_MODULE:-}" ] && [ -n "$REGISTRY_BIN" ] && command -v kwctl >/dev/null; then
+    start_registry
+    local path
+    path=$(sed -n 's|^ *module: *registry://[^/]*/||p' "$REPO"/manifests/kubemacpool-*.yaml | head -n 1)
+    KMP_POLICY_MODULE="registry://127.0.0.1:$REGISTRY_PORT/$path"
+    KMP_SOURCES="$STATE/sources.yml"
+    kwctl push --sources-path "$KMP_SOURCES" "$wasm" "$KMP_POLICY_MODULE" >"$STATE/logs/push.log" 2>&1
+  fi
+  KMP_POLICY_MODULE="${KMP_POLICY_MODULE:-file://$wasm}"
+  printf 'KMP_POLICY_MODULE=%s\nKMP_SOURCES=%s\n' "$KMP_POLICY_MODULE" "${KMP_SOURCES:-}" >>"$STATE/env"
   kubeconfig "$STATE/admin.kubeconfig" "$API_PORT" "    client-certificate: $STATE/pki/admin.crt
     client-key: $STATE/pki/admin.key"
   start_etcd
@@ -267,7 +312,7 @@ EOF
   webhooks ${KMP_WEBHOOKS:-kubemacpool-pods-opt-in kubemacpool-vms-opt-out}
   trap - ERR
   echo $((SECONDS - t0)) >"$STATE/start-seconds"
-  log "up in $((SECONDS - t0)) s: kube-apiserver https://127.0.0.1:$API_PORT, policy-server https://127.0.0.1:$PS1_PORT"
+  log "up in $((SECONDS - t0)) s: kube-apiserver https://127.0.0.1:$API_PORT, policy-server https://127.0.0.1:$PS1_PORT, module $KMP_POLICY_MODULE"
   echo "export KUBECONFIG=$STATE/admin.kubeconfig"
 }
 
@@ -285,7 +330,7 @@ replicas() {
 
 down() {
   local name
-  for name in lb policy-server-2 policy-server-1 apiproxy apiserver etcd; do stop "$name"; done
+  for name in lb policy-server-2 policy-server-1 apiproxy apiserver etcd registry; do stop "$name"; done
   for name in "$STATE"/pids/*.pid; do [ -f "$name" ] && stop "$(basename "$name" .pid)"; done
   return 0
 }

@@ -12,7 +12,7 @@ k() { "$BIN/kubectl" --kubeconfig "$(state)/admin.kubeconfig" "$@"; }
 load_cluster_env() {
   # shellcheck disable=SC1091
   . "$(state)/env"
-  export BIN
+  export BIN KMP_POLICY_MODULE KMP_SOURCES
 }
 
 # mkns NAME [KEY=VALUE...]: a namespace with these labels and its `default` ServiceAccount (the
