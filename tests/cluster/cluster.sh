@@ -252,6 +252,8 @@ up() {
   local wasm="$REPO/annotated-policy.wasm"
   [ -n "${KMP_POLICY_MODULE:-}" ] || [ -f "$wasm" ] || die "no $wasm: make annotated-policy.wasm first"
   BIN="$("$HERE/build.sh")/bin"
+  # STATE is wiped: only an empty folder or an earlier cluster's state
+  [ -z "$(ls -A "$STATE")" ] || [ -f "$STATE/env" ] || die "$STATE is not empty and holds no cluster state"
   rm -rf "$STATE"
   mkdir -p "$STATE/pids" "$STATE/logs" "$STATE/derived"
   cat >"$STATE/env" <<EOF
@@ -313,11 +315,11 @@ EOF
   trap - ERR
   echo $((SECONDS - t0)) >"$STATE/start-seconds"
   log "up in $((SECONDS - t0)) s: kube-apiserver https://127.0.0.1:$API_PORT, policy-server https://127.0.0.1:$PS1_PORT, module $KMP_POLICY_MODULE"
+  log "kubectl: $BIN/kubectl; stop with: cluster.sh down $STATE"
   echo "export KUBECONFIG=$STATE/admin.kubeconfig"
 }
 
 replicas() {
-  local k=("$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig")
   case "$1" in
     1) derive "https://127.0.0.1:$PS1_PORT"; webhooks $(cat "$STATE/webhooks"); stop lb; stop policy-server-2 ;;
     2) [ -f "$STATE/pids/policy-server-2.pid" ] || start_policy_server 2
@@ -325,7 +327,6 @@ replicas() {
        derive "https://127.0.0.1:$LB_PORT"; webhooks $(cat "$STATE/webhooks") ;;
     *) die "replicas: 1 or 2" ;;
   esac
-  : "${k[@]}"
 }
 
 down() {
