@@ -92,7 +92,7 @@ endif
 endif
 
 .PHONY: test
-test: setup fmt-check lint unit-tests e2e-tests engine-tests
+test: setup fmt-check lint unit-tests e2e-tests engine-tests cluster-tests
 
 BENCH_GUESTS := target/wasm32-wasip1/release/bench_guests.wasm
 
@@ -157,3 +157,5 @@ clean:
 .PHONY: artifacthub
 artifacthub:
 	kwctl scaffold artifacthub --metadata-path policy-metadata.yml --questions-path questions-ui.yml --output artifacthub-pkg.yml
+
+include tests/cluster/cluster.mk

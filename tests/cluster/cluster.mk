@@ -1,0 +1,41 @@
+# The policy in a real cluster (tests/cluster/): etcd and kube-apiserver built from their Go modules,
+# policy-server 1.35 behind the webhooks kubewarden-controller writes, tested through kubectl.
+# Included by the Makefile. Needs Go (on PATH or /usr/local/go/bin) and kwctl and policy-server on
+# PATH; skipped with one line otherwise.
+
+CLUSTER_GO := $(or $(shell command -v go 2>/dev/null),$(wildcard /usr/local/go/bin/go))
+CLUSTER_STATE ?= $(CURDIR)/target/cluster
+CLUSTER_MISSING := $(strip $(if $(CLUSTER_GO),,Go) $(if $(KWCTL_BIN),,kwctl) $(if $(POLICY_SERVER_BIN),,policy-server))
+
+.PHONY: cluster-setup cluster-tests demo-cluster cluster-up cluster-down
+# haproxy: the TCP load balancer in front of two policy-servers; python3-yaml: derive.py.
+# docker-registry (the OCI registry the cluster loads the policy from) is unpacked from its Debian
+# package into the cache, not installed: installing it would start a registry service on :5000.
+CLUSTER_REGISTRY_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kubemacpool-policy/docker-registry
+cluster-setup: setup
+	@command -v haproxy >/dev/null && python3 -c 'import yaml' 2>/dev/null || { \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy python3-yaml >/dev/null; }
+	@command -v docker-registry >/dev/null || [ -x $(CLUSTER_REGISTRY_DIR)/usr/bin/docker-registry ] || { \
+		mkdir -p $(CLUSTER_REGISTRY_DIR) && cd $(CLUSTER_REGISTRY_DIR) && \
+		{ apt-get download docker-registry >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && apt-get download docker-registry >/dev/null; }; } && \
+		dpkg-deb -x docker-registry_*.deb . && rm -f docker-registry_*.deb; }
+
+ifneq ($(CLUSTER_MISSING),)
+cluster-tests demo-cluster cluster-up:
+	@echo "cluster: no $(CLUSTER_MISSING): the tests against a real kube-apiserver (tests/cluster) are skipped"
+else
+# The components are built once (about 6 min on 2 cores) into ~/.cache/kubemacpool-policy/.
+cluster-tests: cluster-setup annotated-policy.wasm
+	tests/cluster/build.sh >/dev/null
+	bats tests/cluster/cluster.bats
+
+demo-cluster: cluster-setup annotated-policy.wasm
+	tests/cluster/demo.sh
+
+cluster-up: cluster-setup annotated-policy.wasm
+	tests/cluster/cluster.sh up $(CLUSTER_STATE)
+endif
+
+cluster-down:
+	tests/cluster/cluster.sh down $(CLUSTER_STATE)

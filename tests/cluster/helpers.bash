@@ -1,0 +1,130 @@
+# Helpers for cluster.bats: kubectl against the test cluster, namespaces, manifests, the invariant.
+
+CLUSTER_DIR="$(cd "$BATS_TEST_DIRNAME" && pwd)"
+REPO="$(cd "$CLUSTER_DIR/../.." && pwd)"
+CLUSTER="$CLUSTER_DIR/cluster.sh"
+VM_CREATE_WRAPPER='Failed to create virtual machine allocation error: Failed to allocate mac to the vm object: '
+MAC_RE='^02(:[0-9a-f]{2}){5}$'
+
+state() { echo "${KMP_CLUSTER_STATE:?}"; }
+k() { "$BIN/kubectl" --kubeconfig "$(state)/admin.kubeconfig" "$@"; }
+
+load_cluster_env() {
+  # shellcheck disable=SC1091
+  . "$(state)/env"
+  export BIN KMP_POLICY_MODULE KMP_SOURCES
+}
+
+# mkns NAME [KEY=VALUE...]: a namespace with these labels and its `default` ServiceAccount (the
+# ServiceAccount admission plugin needs it for Pods; no controller-manager creates it here).
+mkns() {
+  local name=$1 labels="" kv
+  shift
+  for kv in "$@"; do labels+="    ${kv%%=*}: \"${kv#*=}\""$'\n'; done
+  k apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: $name
+  labels:
+    kubemacpool-test: "true"
+$labels---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: default
+  namespace: $name
+EOF
+}
+
+# vm NAMESPACE NAME [MAC]: Kubemacpool's `simplevm`: one masquerade interface on the pod network
+# (and the MAC given, if any).
+vm() {
+  cat <<EOF
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata:
+  name: $2
+  namespace: $1
+  labels:
+    app: $2
+spec:
+  runStrategy: Halted
+  template:
+    metadata:
+      labels:
+        kubevirt.io/domain: $2
+    spec:
+      domain:
+        devices:
+          disks:
+          - name: containerdisk
+            disk:
+              bus: virtio
+          interfaces:
+          - name: default
+            masquerade: {}${3:+
+            macAddress: \"$3\"}
+        resources:
+          requests:
+            memory: 64Mi
+      networks:
+      - name: default
+        pod: {}
+      volumes:
+      - name: containerdisk
+        containerDisk:
+          image: quay.io/kubevirt/cirros-container-disk-demo
+EOF
+}
+
+# pod NAMESPACE NAME NETWORKS-JSON: a Pod with a Multus networks annotation and one other annotation.
+pod() {
+  cat <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $2
+  namespace: $1
+  labels:
+    app: $2
+  annotations:
+    k8s.v1.cni.cncf.io/networks: '$3'
+    example.com/owner: team-blue
+spec:
+  containers:
+  - name: app
+    image: registry.k8s.io/pause:3.10
+EOF
+}
+
+vm_macs() { k get vm "$2" -n "$1" -o json | jq -c '[.spec.template.spec.domain.devices.interfaces[].macAddress]'; }
+pod_networks() { k get pod "$2" -n "$1" -o json | jq -r '.metadata.annotations["k8s.v1.cni.cncf.io/networks"]'; }
+
+# allow_duplicate MAC: the test asked for MAC to be held twice.
+allow_duplicate() { echo "$1" >>"$(state)/allowed-duplicates"; }
+
+# on_teardown COMMAND...: run by this test's teardown, passed or failed, before the invariant.
+on_teardown() { printf '%q ' "$@" >>"$(state)/cleanup"; echo >>"$(state)/cleanup"; }
+
+run_cleanup() {
+  [ -f "$(state)/cleanup" ] || return 0
+  local line
+  while IFS= read -r line; do eval "$line" || true; done <"$(state)/cleanup"
+  rm -f "$(state)/cleanup"
+}
+
+check_invariant() {
+  k get vm,pod -A -o json | python3 "$CLUSTER_DIR/invariant.py" "$(state)/ledger.json" "$(state)/allowed-duplicates"
+}
+
+# until_ok SECONDS COMMAND...: retries COMMAND every 0.5 s; prints how long it took.
+until_ok() {
+  local seconds=$1 start=$SECONDS
+  shift
+  until "$@"; do
+    [ $((SECONDS - start)) -lt "$seconds" ] || { echo "still failing after $seconds s: $*" >&2; return 1; }
+    sleep 0.5
+  done
+  echo "recovered after $((SECONDS - start)) s: $*"
+}
