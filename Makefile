@@ -78,9 +78,11 @@ endif
 .PHONY: engine-tests
 ifeq ($(KWCTL_BIN),)
 engine-tests:
+	python3 -m unittest discover -s tests/engine -p 'test_*.py'
 	@echo "engine: no kwctl on PATH: the kwctl metadata tests and the policy-server smoke test are skipped"
 else
 engine-tests: setup annotated-policy.wasm
+	python3 -m unittest discover -s tests/engine -p 'test_*.py'
 	KWCTL="$(KWCTL_BIN)" bats tests/engine/kwctl.bats
 ifeq ($(POLICY_SERVER_BIN),)
 	@echo "engine: no policy-server on PATH: the policy-server smoke test is skipped"
@@ -114,15 +116,19 @@ $(BENCH_FLOOR): $(BENCH_GUESTS) bench-guests/metadata.yml
 
 # Admissions in the real policy-server against the fake API server, per inventory mode, beside
 # the engine floor of the same calls (README, Performance). BENCH_ENGINE_ARGS passes options
-# (--sizes, --rounds, --modes).
+# (--sizes quick [2000:20000, the default] | full [10000:100000,100000:100000] | VMS:PODS,...,
+# --rounds, --modes, --adoptions, --server-per-mode, --floor-only-modes). The Sigstore trust root
+# beside policy-server, when there, spares it a network fetch (SIGSTORE_TRUST_CONFIG overrides).
 .PHONY: bench-engine
 ifeq ($(and $(KWCTL_BIN),$(POLICY_SERVER_BIN)),)
 bench-engine:
 	@echo "bench-engine: needs kwctl and policy-server on PATH (Kubewarden 1.35): skipped"
 else
+BENCH_TRUST := $(or $(SIGSTORE_TRUST_CONFIG),$(wildcard $(dir $(POLICY_SERVER_BIN))sigstore-trust-config.json))
 bench-engine: annotated-policy.wasm $(BENCH_FLOOR)
 	python3 scripts/bench-engine.py --policy-server "$(POLICY_SERVER_BIN)" \
-		--policy annotated-policy.wasm --floor $(BENCH_FLOOR) $(BENCH_ENGINE_ARGS)
+		--policy annotated-policy.wasm --floor $(BENCH_FLOOR) \
+		$(if $(BENCH_TRUST),--sigstore-trust-config "$(BENCH_TRUST)") $(BENCH_ENGINE_ARGS)
 endif
 
 # Every cargo-fuzz target for FUZZ_SECONDS each, with a summary of executions and crashes.

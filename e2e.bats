@@ -55,6 +55,18 @@ teardown() {
   fi
 }
 
+# by_kind SESSION SETTINGS_JSON: the sessions recorded for the modes that list by kind
+# (session-cluster*.yml and the others not named session-indexed-*) hold the two calls of
+# `pods-tracked`; a test that names no mode runs them under it, since the rule it checks does
+# not depend on the mode. `inventory: indexed` (the default) has its own sessions and tests.
+by_kind() {
+  if [[ $1 == *session-indexed-* ]]; then
+    echo "$2"
+  else
+    jq -c 'if has("inventory") then . else . + {"inventory": "pods-tracked"} end' <<<"$2"
+  fi
+}
+
 # evaluate REQUEST SESSION [SETTINGS_JSON]: files under test_data/ unless given as paths.
 evaluate() {
   local request="$1" session="$2"
@@ -62,7 +74,7 @@ evaluate() {
   [[ $session == */* ]] || session="test_data/$session"
   run --separate-stderr kwctl_run \
     --request-path "$request" \
-    --settings-json "${3:-{\}}" \
+    --settings-json "$(by_kind "$session" "${3:-{\}}")" \
     --allow-context-aware \
     --replay-host-capabilities-interactions "$session" \
     "$POLICY"
@@ -96,6 +108,15 @@ rejected_with() {
   fi
 }
 warnings_are() { response ".warnings == $1"; }
+# The mutated object's labels are the index labels of the MACs the patch writes (VMs: on
+# every interface; the fixtures' interfaces are all eligible): a mac-block label per fifth
+# octet, tracked and indexed (behaviour.md 7.1).
+labels_are_index_labels() {
+  patch_is '([.[] | select(.path | endswith("/macAddress")) | .value | split(":")[4]] | unique
+      | map({key: ("mac-block.kubemacpool.io/" + .), value: ""}) | from_entries
+      | . + {"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1"}) as $want
+    | .[] | select(.path == "/metadata/labels") | .value == $want'
+}
 
 # --- Settings (behaviour.md section 2) -------------------------------------------------------
 
@@ -159,7 +180,7 @@ warnings_are() { response ".warnings == $1"; }
 
 @test "settings: an unknown inventory value is refused, naming key and value" {
   run settings_error '{"inventory":"some"}'
-  [[ "$output" == *'invalid inventory value "some": expected one of pods-tracked, all, tracked'* ]]
+  [[ "$output" == *'invalid inventory value "some": expected one of indexed, pods-tracked, all, tracked'* ]]
 }
 
 @test "settings: an unknown auditDuplicates value is refused, naming key and value" {
@@ -179,11 +200,12 @@ warnings_are() { response ".warnings == $1"; }
 
 # --- VirtualMachines (behaviour.md sections 5 and 6) -----------------------------------------
 
-@test "vm: masquerade on the pod network and bridge on a multus network get MACs, and the tracking label" {
+@test "vm: masquerade on the pod network and bridge on a multus network get MACs, and the index labels" {
   evaluate vm-create.json session-cluster.yml
   response '.allowed == true'
   patch_is "length == 3"
-  patch_is '.[] | select(.path == "/metadata/labels") | .op == "add" and .value == {"kubemacpool.io/tracked":"true"}'
+  patch_is '.[] | select(.path == "/metadata/labels") | .op == "add"'
+  labels_are_index_labels
   patch_is "[.[] | select(.path | test(\"^/spec/template/spec/domain/devices/interfaces/[01]/macAddress$\")) | .value | test(\"$MAC_RE\")] == [true, true]"
 }
 
@@ -194,9 +216,9 @@ warnings_are() { response ".warnings == $1"; }
   [ "$output" = "$bare" ]
 }
 
-@test "vm: bridge on the pod network gets no MAC and no host call is made" {
+@test "vm: bridge on the pod network gets no MAC, only the indexed label, and no host call is made" {
   evaluate vm-create-bridge-pod-network.json session-none.yml
-  accepted_unchanged
+  patch_is '. == [{"op":"add","path":"/metadata/labels","value":{"kubemacpool.io/indexed":"v1"}}]'
 }
 
 @test "vm: bridge and sriov on multus networks get distinct MACs" {
@@ -208,7 +230,7 @@ warnings_are() { response ".warnings == $1"; }
 @test "vm: a user MAC is kept verbatim and not reallocated" {
   evaluate vm-create-user-mac.json session-cluster.yml
   response '.allowed == true and .warnings == null'
-  patch_is '. == [{"op":"add","path":"/metadata/labels","value":{"kubemacpool.io/tracked":"true"}}]'
+  patch_is '. == [{"op":"add","path":"/metadata/labels","value":{"kubemacpool.io/tracked":"true","mac-block.kubemacpool.io/ab":"","kubemacpool.io/indexed":"v1"}}]'
 }
 
 @test "vm: one MAC on two interfaces, in two spellings, is rejected" {
@@ -253,7 +275,9 @@ warnings_are() { response ".warnings == $1"; }
 
 @test "vm: UPDATE adding an interface allocates only for it" {
   evaluate vm-update-add-interface.json session-cluster.yml
-  patch_is "length == 1 and .[0].op == \"add\" and .[0].path == \"/spec/template/spec/domain/devices/interfaces/2/macAddress\" and (.[0].value | test(\"$MAC_RE\"))"
+  patch_is "[.[] | select(.path | startswith(\"/spec\"))] | length == 1 and .[0].op == \"add\" and .[0].path == \"/spec/template/spec/domain/devices/interfaces/2/macAddress\" and (.[0].value | test(\"$MAC_RE\"))"
+  # Only the new MAC's block label, unless it is block 00, which the VM already carries.
+  patch_is "[.[] | select(.path | startswith(\"/metadata\")) | .path] - [\"/metadata/labels/mac-block.kubemacpool.io~1\" + (.[] | select(.path | endswith(\"/macAddress\")) | .value | split(\":\")[4])] == []"
 }
 
 @test "vm: UPDATE changing a MAC keeps the user's value" {
@@ -383,7 +407,7 @@ FIFTY_SIXTY='{"rangeStart":"02:00:00:00:00:50","rangeEnd":"02:00:00:00:00:60","e
 
 @test "vm: a host error on the Pod list rejects, naming the call" {
   evaluate vm-create.json session-pod-list-error.yml
-  response '.status.message | contains("cannot build the MAC inventory: host call list_resources_all v1 Pod failed:")'
+  response '.status.message | contains("cannot build the MAC inventory: host call list_resources_all v1 Pod with label selector kubemacpool.io/tracked=true failed:")'
   response '.status.message | contains("connection refused")'
 }
 
@@ -399,11 +423,14 @@ FIFTY_SIXTY='{"rangeStart":"02:00:00:00:00:50","rangeEnd":"02:00:00:00:00:60","e
 
 # --- Pods (behaviour.md section 4) -----------------------------------------------------------
 
-@test "pod: MACs are added to every network of the JSON annotation, and the tracking label" {
+@test "pod: MACs are added to every network of the JSON annotation, and the index labels" {
   evaluate pod-create.json session-cluster.yml
   response '.allowed == true'
   patch_is '[.[] | .path] | sort == ["/metadata/annotations/k8s.v1.cni.cncf.io~1networks", "/metadata/labels"]'
-  patch_is '.[] | select(.path == "/metadata/labels") | .value == {"kubemacpool.io/tracked":"true"}'
+  patch_is '([.[] | select(.path | endswith("networks")) | .value | fromjson | .[].mac | split(":")[4]] | unique
+      | map({key: ("mac-block.kubemacpool.io/" + .), value: ""}) | from_entries
+      | . + {"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1"}) as $want
+    | .[] | select(.path == "/metadata/labels") | .value == $want'
   patch_is "[.[] | select(.path | endswith(\"networks\")) | .value | fromjson | .[] | .mac | test(\"$MAC_RE\")] == [true, true]"
 }
 
@@ -525,7 +552,8 @@ FIFTY_SIXTY='{"rangeStart":"02:00:00:00:00:50","rangeEnd":"02:00:00:00:00:60","e
   run --separate-stderr kwctl_run --request-path test_data/vm-create.json "$POLICY"
   [ "$status" -eq 0 ]
   response '.allowed == false'
-  response '.status.message | endswith("cannot build the MAC inventory: host call list_resources_all kubevirt.io/v1 VirtualMachine failed: Host error: Policy has not been granted access to Kubernetes kubevirt.io/v1/VirtualMachine resources. The violation has been reported.")'
+  # The default inventory (indexed) makes its object's block list first.
+  response '.status.message | test("cannot build the MAC inventory: host call list_resources_all kubevirt.io/v1 VirtualMachine with label selector mac-block.kubemacpool.io/[0-9a-f]{2} failed: Host error: Policy has not been granted access to Kubernetes kubevirt.io/v1/VirtualMachine resources. The violation has been reported.$")'
 }
 
 # --- Audit re-evaluations (behaviour.md section 10) ------------------------------------------
@@ -573,26 +601,104 @@ FIFTY_SIXTY='{"rangeStart":"02:00:00:00:00:50","rangeEnd":"02:00:00:00:00:60","e
 @test "audit: the README's audit settings (test_data/settings-audit.yml) admit with a warning and report in audits" {
   run --separate-stderr kwctl_run --request-path test_data/vm-create-mac-held-by-pod.json \
     --settings-path test_data/settings-audit.yml --allow-context-aware \
-    --replay-host-capabilities-interactions test_data/session-cluster.yml "$POLICY"
+    --replay-host-capabilities-interactions test_data/session-indexed-block-00.yml "$POLICY"
   [ "$status" -eq 0 ]
   response '.allowed == true and (.warnings | length) == 1'
   run --separate-stderr kwctl_run --request-path test_data/audit-pod-clash.json \
     --settings-path test_data/settings-audit.yml --allow-context-aware \
-    --replay-host-capabilities-interactions test_data/session-cluster.yml "$POLICY"
+    --replay-host-capabilities-interactions test_data/session-indexed-block-00.yml "$POLICY"
   [ "$status" -eq 0 ]
   rejected_with 'MAC collision: 02:00:00:00:00:70 on network blue-net is also held by VirtualMachine default/clash-vm'
 }
 
 @test "audit: auditDuplicates ignore answers the audit as an admission (warn: accepted with a warning)" {
   evaluate audit-vm-clash.json session-cluster.yml '{"auditDuplicates":"ignore"}'
-  response '.allowed == true and (has("patch") | not)'
+  # As an admission it also writes the index labels the stored VM lacks (no MAC changes).
+  response '.allowed == true'
+  patch_is 'all(.[]; .path | startswith("/metadata/labels"))'
   warnings_are '["MAC address 02:00:00:00:00:70 requested for interface blue is already used by Pod default/clash-pod"]'
 }
 
 @test "audit: a host error while auditing fails closed, naming the call" {
   evaluate audit-vm-clash.json session-pod-list-error.yml
   response '.allowed == false and .status.code == 500'
-  response '.status.message | contains("cannot build the MAC inventory: host call list_resources_all v1 Pod failed:")'
+  response '.status.message | contains("cannot build the MAC inventory: host call list_resources_all v1 Pod with label selector kubemacpool.io/tracked=true failed:")'
+}
+
+# --- inventory: indexed, the default (behaviour.md 7.1) --------------------------------------
+# The session-indexed-* sessions hold the calls of 7.1 for their request, computed from the spec
+# by scripts/gen-test-data.py (the block from its own copy of the allocation hash): replay fails
+# on any call the policy makes out of that order. The cluster is the sample cluster right after
+# an upgrade (nothing indexed), plus default/new-vm (.80) and default/new-pod (.90) indexed in
+# block 00, and default/misfiled-vm (.85) whose block label names 7f.
+
+# session_selectors SESSION: the label selectors of its calls, in order.
+session_selectors() { grep -o 'label_selector: .*' "test_data/$1" | cut -d' ' -f2 | paste -sd' '; }
+
+@test "indexed: a VM CREATE lists its block, then the objects not indexed yet, and its MACs land in that block" {
+  local block
+  block=$(session_selectors session-indexed-vm-create.yml | cut -d' ' -f1 | cut -d/ -f2)
+  [ "$(session_selectors session-indexed-vm-create.yml)" = "mac-block.kubemacpool.io/$block mac-block.kubemacpool.io/$block kubemacpool.io/indexed!=v1 kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v1" ]
+  evaluate vm-create.json session-indexed-vm-create.yml
+  response '.allowed == true'
+  patch_is "[.[] | select(.path | endswith(\"/macAddress\")) | .value | split(\":\")[4]] == [\"$block\", \"$block\"]"
+  labels_are_index_labels
+}
+
+@test "indexed: a Pod CREATE's MACs land in its block and it carries the index labels" {
+  local block
+  block=$(session_selectors session-indexed-pod-create.yml | cut -d' ' -f1 | cut -d/ -f2)
+  evaluate pod-create.json session-indexed-pod-create.yml
+  patch_is "[.[] | select(.path | endswith(\"networks\")) | .value | fromjson | .[].mac | split(\":\")[4]] == [\"$block\", \"$block\"]"
+  patch_is ".[] | select(.path == \"/metadata/labels\") | .value == {\"kubemacpool.io/tracked\":\"true\",\"mac-block.kubemacpool.io/$block\":\"\",\"kubemacpool.io/indexed\":\"v1\"}"
+}
+
+@test "indexed: a requested MAC is checked against its block's objects and the legacy lists" {
+  for case in "legacy-vm:VirtualMachine legacy/old-vm:02:00:00:00:00:50" "indexed-vm:VirtualMachine default/new-vm:02:00:00:00:00:80" \
+    "indexed-pod:Pod default/new-pod:02:00:00:00:00:90" "legacy-pod:Pod default/net-tool:02:00:00:00:00:40"; do
+    local target="${case%%:*}" rest="${case#*:}"
+    local owner="${rest%%:*}" mac="${rest#*:}"
+    evaluate "vm-create-mac-held-by-$target.json" session-indexed-block-00.yml '{"duplicateMacs":"reject"}'
+    rejected_with "${CREATE_WRAPPER}failed to allocate requested mac address: $mac is used by $owner"
+  done
+}
+
+@test "indexed: a MAC held by an object labelled with another block is not seen, and its audit reports the hole" {
+  evaluate vm-create-mac-held-by-misfiled-vm.json session-indexed-block-00.yml '{"duplicateMacs":"reject"}'
+  response '.allowed == true and .warnings == null'
+  evaluate audit-vm-misfiled.json session-indexed-block-00.yml
+  rejected_with 'index hole: MAC 02:00:00:00:00:85 on interface blue is hidden from admissions: label mac-block.kubemacpool.io/00 is missing; re-apply the VirtualMachine to repair it'
+  response '.status.code == 409'
+}
+
+@test "indexed: a tracked Pod UPDATE gets its index labels, stale ones removed, without a host call" {
+  evaluate pod-update-reindex.json session-none.yml
+  patch_is 'map(.path) | sort == ["/metadata/labels/kubemacpool.io~1indexed", "/metadata/labels/mac-block.kubemacpool.io~100", "/metadata/labels/mac-block.kubemacpool.io~13f"]'
+  patch_is '.[] | select(.path == "/metadata/labels/mac-block.kubemacpool.io~100") | .op == "remove"'
+  patch_is '.[] | select(.path == "/metadata/labels/mac-block.kubemacpool.io~13f") | .op == "add" and .value == ""'
+}
+
+@test "indexed: an untracked Pod UPDATE passes unchanged" {
+  evaluate pod-update-untracked.json session-none.yml
+  accepted_unchanged
+}
+
+@test "indexed: a VM re-apply makes no list call and replaces a stale block label" {
+  evaluate vm-update-stale-block.json session-none.yml
+  patch_is 'map(.path) | sort == ["/metadata/labels/kubemacpool.io~1indexed", "/metadata/labels/mac-block.kubemacpool.io~100", "/metadata/labels/mac-block.kubemacpool.io~17f"]'
+}
+
+@test "indexed: the object's block full moves the search to the next block, listed after the legacy lists" {
+  local selectors own
+  selectors=$(session_selectors session-indexed-own-block-full.yml)
+  own=$(cut -d' ' -f1 <<<"$selectors" | cut -d/ -f2)
+  evaluate vm-create-one-nic.json session-indexed-own-block-full.yml "$(cat test_data/settings-two-blocks.json)"
+  patch_is ".[] | select(.path | endswith(\"/macAddress\")) | .value | test(\"^02:00:00:00:1[01]:0[01]$\") and (split(\":\")[4] != \"$own\")"
+}
+
+@test "indexed: every block full is the range is full" {
+  evaluate vm-create-one-nic.json session-indexed-every-block-full.yml "$(cat test_data/settings-two-blocks.json)"
+  rejected_with "${CREATE_WRAPPER}the range is full"
 }
 
 # --- Bad input (issue 7): a clear message or a correct answer, never a crash ------------------
@@ -657,7 +763,7 @@ FIFTY_SIXTY='{"rangeStart":"02:00:00:00:00:50","rangeEnd":"02:00:00:00:00:60","e
 @test "bad input: a host error on the Pod list fails a pod closed, naming the call" {
   evaluate pod-one-network.json session-pod-list-error.yml
   response '.allowed == false'
-  response '.status.message | startswith("cannot build the MAC inventory: host call list_resources_all v1 Pod failed: ")'
+  response '.status.message | startswith("cannot build the MAC inventory: host call list_resources_all v1 Pod with label selector kubemacpool.io/tracked=true failed: ")'
 }
 
 @test "bad input: 1,000,000 used MACs in a 2^20 pool: the one free address is found" {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job: evaluate the README's example VirtualMachine and Pod against the bundled sample
-# cluster (test_data/session-cluster.yml) and show what the policy decided and changed.
+# cluster with the default settings (inventory: indexed; test_data/session-indexed-<request>.yml
+# holds the calls it makes: its block's lists, then the objects not indexed yet) and show what
+# the policy decided and changed.
 # Called by `make demo`, which builds the policy and sets KWCTL and POLICY.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +14,7 @@ show() {
   echo "=== $title ($request, against the sample cluster)"
   local response
   response=$("$KWCTL" run --request-path "test_data/$request" --settings-json '{}' \
-    --allow-context-aware --replay-host-capabilities-interactions test_data/session-cluster.yml "$POLICY")
+    --allow-context-aware --replay-host-capabilities-interactions "test_data/session-indexed-${request%.json}.yml" "$POLICY")
   echo "$(basename "$KWCTL") run answered:"
   echo "  $response"
   echo "allowed: $(jq -r .allowed <<<"$response")"

@@ -4,7 +4,11 @@ README use. Run it after changing a fixture here, and commit what it writes: the
 fixtures, this script only keeps them consistent (the sample cluster, the exact host calls).
 
 The sessions record exactly the calls the policy makes (behaviour.md section 7): VirtualMachines,
-then Pods, `list_resources_all` with field masks, and `get_resource` for launcher pods.
+then Pods, `list_resources_all` with field masks, and `get_resource` for launcher pods. The
+`session-indexed-*` sessions record the calls of `inventory: indexed` (section 7.1), which
+depend on the request: the blocks it needs are computed here from the spec (the allocation hash
+is written again below, from the spec, not taken from the policy), so a replay that the policy
+does not follow call by call fails.
 """
 
 import copy
@@ -159,11 +163,11 @@ SELECTS_BY_LABEL = {
 }
 
 
-def list_exchange(kind, items, mode="pods-tracked", error=None):
+def list_request(kind, selector):
+    """The recorded request of a `list_resources_all` of `kind` with the policy's field masks."""
     api = "kubevirt.io/v1" if kind == "VirtualMachine" else "v1"
     masks = VM_MASKS if kind == "VirtualMachine" else POD_MASKS
-    selector = "kubemacpool.io/tracked=true" if SELECTS_BY_LABEL[mode][kind] else "null"
-    lines = [
+    return [
         "- type: Exchange",
         "  request: |",
         "    !KubernetesListResourceAll",
@@ -173,8 +177,11 @@ def list_exchange(kind, items, mode="pods-tracked", error=None):
         "    field_selector: null",
         "    field_masks:",
     ] + [f"    - {m}" for m in masks]
-    lines += response_lines(error, lambda: list_payload(kind, items))
-    return lines
+
+
+def list_exchange(kind, items, mode="pods-tracked", error=None):
+    selector = "kubemacpool.io/tracked=true" if SELECTS_BY_LABEL[mode][kind] else "null"
+    return list_request(kind, selector) + response_lines(error, lambda: list_payload(kind, items))
 
 
 def get_exchange(namespace, name, found=None, error=None):
@@ -213,6 +220,85 @@ def session(name, vms=(), pods=(), mode="pods-tracked", vm_error=None, pod_error
             listed_pods = [listed_pod(p) for p in pods if not by_label["Pod"] or is_tracked(p)]
             lines += list_exchange("Pod", listed_pods, mode, pod_error)
     write(name, "\n".join(lines) + "\n" if lines else "[]\n")
+
+
+# `inventory: indexed` (behaviour.md 7.1) -------------------------------------------------------
+
+MASK64 = (1 << 64) - 1
+INDEXED = {"kubemacpool.io/indexed": "v1"}
+BLOCK_PREFIX = "mac-block.kubemacpool.io/"
+
+
+def allocation_hash(parts):
+    """64-bit FNV-1a over each part followed by 0xFF, then the SplitMix64 finaliser."""
+    h = 0xCBF29CE484222325
+    for part in parts:
+        for b in part.encode() + b"\xff":
+            h = ((h ^ b) * 0x100000001B3) & MASK64
+    h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & MASK64
+    return h ^ (h >> 31)
+
+
+def block_of(mac):
+    return mac.replace("-", ":").split(":")[4].lower()
+
+
+def index_labels(*macs):
+    """The labels the policy writes on an object holding `macs`."""
+    return {**TRACKED, **INDEXED, **{BLOCK_PREFIX + block_of(m): "" for m in macs}}
+
+
+def labels_of(obj):
+    return obj["metadata"].get("labels") or {}
+
+
+def needed_blocks(kind, obj, pool_blocks=None, seed=""):
+    """The blocks an admission of `obj` (CREATE, duplicateMacs warn/reject) lists before its
+    search: its requested MACs' blocks and, with a blank to fill, the object's own block."""
+    pool_blocks = pool_blocks or [f"{b:02x}" for b in range(256)]
+    if kind == "VirtualMachine":
+        spec = obj["spec"]["template"]["spec"]
+        multus_nets = {n["name"] for n in spec["networks"] if "multus" in n}
+        nics = [(i, "masquerade" in i or i["name"] in multus_nets) for i in spec["domain"]["devices"]["interfaces"]]
+        requested = [i["macAddress"] for i, eligible in nics if eligible and i.get("macAddress")]
+        blanks = any(eligible and not i.get("macAddress") for i, eligible in nics)
+    else:
+        elements = json.loads(obj["metadata"]["annotations"][NETWORKS])
+        requested = [e["mac"] for e in elements if e.get("mac")]
+        blanks = any(not e.get("mac") for e in elements)
+    blocks = {block_of(m) for m in requested}
+    if blanks:
+        m = obj["metadata"]
+        k = allocation_hash([seed, kind, m["namespace"], m["name"]]) % len(pool_blocks)
+        blocks.add(pool_blocks[k])
+    return sorted(blocks)
+
+
+def indexed_list(kind, objects, selector, keep):
+    listed = [masked_vm(o) if kind == "VirtualMachine" else listed_pod(o) for o in objects if keep(labels_of(o))]
+    return list_request(kind, selector) + response_lines(None, lambda: list_payload(kind, listed))
+
+
+def indexed_session(name, blocks, vms, pods, moved=()):
+    """The calls of 7.1: each block's VMs and Pods by `mac-block` label (ascending), the VMs not
+    indexed yet, the tracked Pods not indexed yet, then the blocks the search moved to."""
+    lines = []
+
+    def block_lists(block):
+        key = BLOCK_PREFIX + block
+        return (indexed_list("VirtualMachine", vms, key, lambda l: key in l)
+                + indexed_list("Pod", pods, key, lambda l: key in l))
+
+    for block in blocks:
+        lines += block_lists(block)
+    lines += indexed_list("VirtualMachine", vms, "kubemacpool.io/indexed!=v1",
+                          lambda l: l.get("kubemacpool.io/indexed") != "v1")
+    lines += indexed_list("Pod", pods, "kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v1",
+                          lambda l: l.get("kubemacpool.io/tracked") == "true" and l.get("kubemacpool.io/indexed") != "v1")
+    for block in moved:
+        lines += block_lists(block)
+    write(name, "\n".join(lines) + "\n")
 
 
 def write(name, text):
@@ -304,7 +390,9 @@ def main():
     session("session-cluster-tracked.yml", SAMPLE_VMS, SAMPLE_PODS, mode="tracked")
     session("session-vm-list-error.yml", vm_error="Forbidden: virtualmachines.kubevirt.io is forbidden: User \"system:serviceaccount:kubewarden:policy-server\" cannot list resource \"virtualmachines\"")
     session("session-pod-list-error.yml", SAMPLE_VMS, pod_error="Get \"https://10.96.0.1:443/api/v1/pods\": dial tcp 10.96.0.1:443: connect: connection refused")
-    db = vm("prod", "db", [iface("default", "bridge"), iface("blue", "bridge", "02:00:00:00:00:20")], [pod_net("default"), multus("blue")], labels=TRACKED)
+    # As this version admitted it: with its index labels (behaviour.md 7.1).
+    db = vm("prod", "db", [iface("default", "bridge"), iface("blue", "bridge", "02:00:00:00:00:20")], [pod_net("default"), multus("blue")],
+            labels=index_labels("02:00:00:00:00:20"))
     session("session-launcher-vm-exists.yml", vms=None, get={"namespace": "prod", "name": "db", "found": db})
     session("session-launcher-standalone.yml", SAMPLE_VMS, SAMPLE_PODS,
             get={"namespace": "prod", "name": "solo", "error": "Cannot find kubevirt.io/v1/VirtualMachine named 'solo' inside of namespace 'Some(\"prod\")'"})
@@ -341,7 +429,7 @@ def main():
                 new_vm("vm-copycat", [iface("blue", "bridge", mac)], [multus("blue")]))
 
     stored = vm("default", "vm-demo", [iface("default", "masquerade", "02:00:00:00:00:01"), iface("blue", "bridge", "02-00-00-00-00-02")],
-                [pod_net("default"), multus("blue")], labels=TRACKED)
+                [pod_net("default"), multus("blue")], labels=index_labels("02:00:00:00:00:01"))
     reapplied = copy.deepcopy(stored)
     request("vm-update-reapply.json", "VirtualMachine", "UPDATE", reapplied, stored)
     replaced = copy.deepcopy(stored)
@@ -411,6 +499,63 @@ def main():
         request(f"pod-generate-name-{uid}.json", "Pod", "CREATE", new_pod("", "blue-net", generate_name="worker-"),
                 uid=f"5f2f1c3e-0000-4000-8000-00000000000{uid}")
     request("pod-update.json", "Pod", "UPDATE", new_pod("one", "blue-net"), new_pod("one", "blue-net"))
+
+    # inventory: indexed (behaviour.md 7.1) -------------------------------------------------
+    # The sample cluster just after an upgrade (nothing indexed yet), plus objects the policy
+    # has indexed: one in block 00, where the sample's MACs are, and one whose labels name the
+    # wrong block (an index hole: admissions of block 00 cannot see its MAC).
+    idx_vms = SAMPLE_VMS + [
+        vm("default", "new-vm", [iface("blue", "bridge", "02:00:00:00:00:80")], [multus("blue")],
+           labels=index_labels("02:00:00:00:00:80")),
+        vm("default", "misfiled-vm", [iface("blue", "bridge", "02:00:00:00:00:85")], [multus("blue")],
+           labels={**TRACKED, **INDEXED, BLOCK_PREFIX + "7f": ""}),
+    ]
+    idx_pods = SAMPLE_PODS + [
+        pod("default", "new-pod", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:00:90"}], separators=(",", ":")),
+            labels=index_labels("02:00:00:00:00:90")),
+    ]
+    for request_name, kind, obj in [
+        ("vm-create.json", "VirtualMachine", demo),
+        ("pod-create.json", "Pod", new_pod("net-client", json.dumps(
+            [{"name": "blue-net", "namespace": "default", "interface": "net1"}, {"name": "red-net"}]))),
+    ]:
+        blocks = needed_blocks(kind, obj)
+        indexed_session(f"session-indexed-{request_name.replace('.json', '.yml')}", blocks, idx_vms, idx_pods)
+    # Requested MACs of block 00: held by a legacy VM (.50), an indexed VM (.80), an indexed pod
+    # (.90), a legacy tracked pod (.40), and the misfiled VM (.85, not seen).
+    for target, mac in [("legacy-vm", "02:00:00:00:00:50"), ("indexed-vm", "02:00:00:00:00:80"),
+                        ("indexed-pod", "02:00:00:00:00:90"), ("legacy-pod", "02:00:00:00:00:40"),
+                        ("misfiled-vm", "02:00:00:00:00:85")]:
+        request(f"vm-create-mac-held-by-{target}.json", "VirtualMachine", "CREATE",
+                new_vm("vm-copycat", [iface("blue", "bridge", mac)], [multus("blue")]))
+    indexed_session("session-indexed-block-00.yml", ["00"], idx_vms, idx_pods)
+    audit_request("audit-vm-misfiled.json", next(v for v in idx_vms if v["metadata"]["name"] == "misfiled-vm"))
+    # Pod UPDATE: a tracked pod with a stale block label gets its labels, nothing else.
+    stale = new_pod("net-tool", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:3f:40"}], separators=(",", ":")))
+    stale["metadata"]["labels"] = {**TRACKED, BLOCK_PREFIX + "00": ""}
+    request("pod-update-reindex.json", "Pod", "UPDATE", stale, stale)
+    untracked = new_pod("net-tool", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:3f:40"}], separators=(",", ":")))
+    request("pod-update-untracked.json", "Pod", "UPDATE", untracked, untracked)
+    # VM UPDATE: a stale block label removed, the right one added, no list call (a re-apply).
+    restale = copy.deepcopy(stored)
+    restale["metadata"]["labels"] = {**TRACKED, BLOCK_PREFIX + "7f": ""}
+    request("vm-update-stale-block.json", "VirtualMachine", "UPDATE", restale, restale)
+    # Two blocks of two pool addresses (10:00-01, 11:00-01): the object's block full moves the
+    # search to the other; both full is the range is full.
+    two_blocks = ["10", "11"]
+    one_nic = new_vm("vm-one", [iface("blue", "bridge")], [multus("blue")])
+    (own,) = needed_blocks("VirtualMachine", one_nic, two_blocks)
+    other = "11" if own == "10" else "10"
+
+    def fillers(block):
+        return [vm("full", f"filler-{block}-{low}", [iface("blue", "bridge", f"02:00:00:00:{block}:{low}")], [multus("blue")],
+                   labels=index_labels(f"02:00:00:00:{block}:{low}")) for low in ("00", "01")]
+
+    indexed_session("session-indexed-own-block-full.yml", [own], fillers(own), [], moved=[other])
+    indexed_session("session-indexed-every-block-full.yml", [own], fillers(own) + fillers(other), [], moved=[other])
+    write("settings-two-blocks.json", json.dumps({
+        "rangeStart": "02:00:00:00:10:00", "rangeEnd": "02:00:00:00:11:01",
+        "excludedMacs": ["02:00:00:00:10:02-02:00:00:00:10:ff"]}, separators=(",", ":")) + "\n")
 
 
 if __name__ == "__main__":

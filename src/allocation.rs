@@ -1,13 +1,17 @@
 //! One request's allocation (behaviour.md section 6): the used set, requested MACs checked
-//! against the inventory under `duplicateMacs`, and blanks filled from the pool.
+//! against the inventory under `duplicateMacs`, and blanks filled from the pool; under
+//! `inventory: indexed`, inside the object's block, moving block by block when one is full
+//! (section 7.1).
 
 use std::fmt;
 
-use crate::allocator::{UsedSet, allocate, allocation_hash};
-use crate::inventory::{Inventory, InventoryError};
+use crate::allocator::{UsedSet, allocate, allocate_in_block, allocation_hash};
+use crate::block::{Block, BlockRange, blocks_of, pool_blocks};
+use crate::cluster::Cluster;
+use crate::inventory::{Inventory, InventoryError, Needs};
 use crate::mac::Mac;
 use crate::owner::{self, Identity, Kind, Owner};
-use crate::settings::{DuplicateMacs, Settings};
+use crate::settings::{DuplicateMacs, InventoryMode, Settings};
 
 /// The object being admitted, as allocation sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,32 +69,78 @@ impl From<InventoryError> for AllocationError {
     }
 }
 
-/// The state of one admission's allocation. Requested MACs must all be added (`request`)
-/// before the first blank is filled (`allocate`), so that no blank takes a requested MAC.
-pub struct Allocation<'a> {
+/// The state of one admission's allocation. Requested MACs are all in the used set from the
+/// start, so that no blank takes a requested MAC.
+pub struct Allocation<'a, C: Cluster> {
     settings: &'a Settings,
     subject: Subject<'a>,
+    cluster: &'a C,
     inventory: Inventory,
     used: UsedSet,
+    /// Holders of the inventory already in `used`.
+    seen: usize,
+    /// `indexed`: the blocks that hold pool addresses, ascending, and the index of the one the
+    /// blanks go to now; `None` in the modes that allocate from the whole pool.
+    blocks: Vec<Block>,
+    current: Option<usize>,
     warnings: Vec<String>,
 }
 
-impl<'a> Allocation<'a> {
-    /// `held` are the MACs of the old object and every MAC the object names itself.
-    pub fn new(
+impl<'a, C: Cluster> Allocation<'a, C> {
+    /// Reads the inventory the request needs. `requested` are the MACs the user asked for
+    /// (checked against other owners unless `duplicateMacs: allow`), `held` every other MAC
+    /// the old and new object name, `allocates` whether there is a blank to fill.
+    pub fn start(
         settings: &'a Settings,
         subject: Subject<'a>,
-        inventory: Inventory,
+        cluster: &'a C,
+        requested: &[Mac],
         held: impl IntoIterator<Item = Mac>,
-    ) -> Self {
-        let used = inventory.macs().chain(held).collect();
-        Allocation {
+        allocates: bool,
+    ) -> Result<Self, AllocationError> {
+        let checked: &[Mac] = match settings.duplicate_macs {
+            DuplicateMacs::Allow => &[],
+            _ => requested,
+        };
+        let mut needed = blocks_of(checked.iter().copied());
+        let (blocks, current) = if settings.inventory == InventoryMode::Indexed && allocates {
+            let blocks = pool_blocks(&settings.pool);
+            if blocks.is_empty() {
+                return Err(AllocationError::RangeFull);
+            }
+            let hash = allocation_hash(&[
+                &settings.seed,
+                subject.kind.as_str(),
+                subject.namespace,
+                &subject.hash_name,
+            ]);
+            let current = (hash % blocks.len() as u64) as usize;
+            needed.push(blocks[current]);
+            (blocks, Some(current))
+        } else {
+            (Vec::new(), None)
+        };
+        let needs = Needs {
+            blocks: needed,
+            allocates,
+        };
+        let inventory = Inventory::load_for(cluster, settings.inventory, &needs)?;
+        let used = inventory
+            .macs()
+            .chain(requested.iter().copied())
+            .chain(held)
+            .collect();
+        Ok(Allocation {
             settings,
             subject,
+            cluster,
+            seen: inventory.len(),
             inventory,
             used,
+            blocks,
+            current,
             warnings: Vec::new(),
-        }
+        })
     }
 
     /// A MAC the user asked for, on `place` (e.g. `interface eth1`): checked against the
@@ -126,10 +176,38 @@ impl<'a> Allocation<'a> {
             &self.subject.hash_name,
             place,
         ]);
-        let mac =
-            allocate(&self.settings.pool, &self.used, start).ok_or(AllocationError::RangeFull)?;
+        let mac = match self.current {
+            Some(current) => self.allocate_in_blocks(current, start)?,
+            None => allocate(&self.settings.pool, &self.used, start),
+        }
+        .ok_or(AllocationError::RangeFull)?;
         self.used.insert(mac);
         Ok(mac)
+    }
+
+    /// `indexed`: the walk inside the current block, then block by block (ascending, wrapping),
+    /// each listed when first visited; `None` when every block is full.
+    fn allocate_in_blocks(
+        &mut self,
+        first: usize,
+        start: u64,
+    ) -> Result<Option<Mac>, AllocationError> {
+        let count = self.blocks.len();
+        for step in 0..count {
+            let index = (first + step) % count;
+            let block = self.blocks[index];
+            if self.inventory.load_block(self.cluster, block)? {
+                self.used
+                    .extend(self.inventory.macs().skip(self.seen).collect::<Vec<_>>());
+                self.seen = self.inventory.len();
+            }
+            let range = BlockRange::new(block, self.settings.range_start, self.settings.range_end);
+            if let Some(mac) = allocate_in_block(&self.settings.pool, &self.used, &range, start) {
+                self.current = Some(index);
+                return Ok(Some(mac));
+            }
+        }
+        Ok(None)
     }
 
     /// Admission warnings collected so far, in the order the MACs were requested.

@@ -6,6 +6,7 @@
 //! 1/(free addresses), where Kubemacpool's shared cursor would make them collide every time
 //! in a stateless port.
 
+use crate::block::BlockRange;
 use crate::mac::Mac;
 use crate::pool::Pool;
 
@@ -119,6 +120,56 @@ pub fn allocate(pool: &Pool, used: &UsedSet, start: u64) -> Option<Mac> {
     }
     // Unreachable while free_count is right; `None` (range full) beats a wrong answer.
     None
+}
+
+/// The first free pool address of `block`, starting at its `start % len`-th range address and
+/// walking upward through the block's range addresses with wrap-around (behaviour.md 7.1);
+/// `None` when the block has none free. Each step either jumps to the next pool segment or
+/// steps over a run of used addresses with one search, so the cost is bounded by the used
+/// addresses and the pool's segments, never by the 2^32 addresses of a block.
+pub fn allocate_in_block(
+    pool: &Pool,
+    used: &UsedSet,
+    block: &BlockRange,
+    start: u64,
+) -> Option<Mac> {
+    let len = block.len();
+    if len == 0 {
+        return None;
+    }
+    let first = block.nth(start % len)?;
+    free_in_block(pool, used, block, first, block.last)
+        .or_else(|| {
+            first
+                .checked_sub(1)
+                .and_then(|before| free_in_block(pool, used, block, block.first, before))
+        })
+        .map(Mac::from_u64)
+}
+
+/// The first free pool address of the block in `[from, to]`.
+fn free_in_block(
+    pool: &Pool,
+    used: &UsedSet,
+    block: &BlockRange,
+    from: u64,
+    to: u64,
+) -> Option<u64> {
+    let mut at = from;
+    loop {
+        at = block.next_at_or_after(at, to)?;
+        let (segment_first, segment_last) = pool.segment_at_or_after(at)?;
+        if segment_first > at {
+            // Outside the pool (an excluded range, a multicast octet): jump to the next segment.
+            at = segment_first;
+            continue;
+        }
+        let upper = block.run_end(at).min(segment_last).min(to);
+        if let Some(free) = used.first_gap(at, upper) {
+            return Some(free);
+        }
+        at = upper + 1;
+    }
 }
 
 /// 64-bit FNV-1a over the parts, each followed by a 0xFF byte (which UTF-8 text never holds,

@@ -121,3 +121,155 @@ impl Cluster for FakeCluster {
         })
     }
 }
+
+/// A cluster kept in memory that answers list calls as the API server does: by kind and label
+/// selector (`key`, `!key`, `key=value`, `key==value`, `key!=value`, comma-joined as AND), in
+/// any call order, each list in the order given (reversed with `reversed`, to check that no
+/// answer depends on it). For tests, benches and fuzzers of `inventory: indexed`, whose calls
+/// depend on the request.
+#[derive(Debug, Default)]
+pub struct MemoryCluster {
+    pub vms: Vec<serde_json::Value>,
+    pub pods: Vec<serde_json::Value>,
+    pub reversed: bool,
+    calls: RefCell<Vec<Call>>,
+}
+
+/// One requirement of a label selector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Requirement<'a> {
+    Exists(&'a str),
+    Absent(&'a str),
+    Equals(&'a str, &'a str),
+    Differs(&'a str, &'a str),
+}
+
+fn parse_selector(selector: &str) -> Result<Vec<Requirement<'_>>, String> {
+    selector
+        .split(',')
+        .map(str::trim)
+        .map(|part| {
+            let requirement = if let Some((k, v)) = part.split_once("!=") {
+                Requirement::Differs(k.trim(), v.trim())
+            } else if let Some((k, v)) = part.split_once("==") {
+                Requirement::Equals(k.trim(), v.trim())
+            } else if let Some((k, v)) = part.split_once('=') {
+                Requirement::Equals(k.trim(), v.trim())
+            } else if let Some(k) = part.strip_prefix('!') {
+                Requirement::Absent(k.trim())
+            } else {
+                Requirement::Exists(part)
+            };
+            match requirement {
+                Requirement::Exists("") | Requirement::Absent("") => {
+                    Err(format!("unable to parse requirement: {part:?}"))
+                }
+                r => Ok(r),
+            }
+        })
+        .collect()
+}
+
+fn matches(object: &serde_json::Value, requirements: &[Requirement<'_>]) -> bool {
+    let label = |key: &str| {
+        object
+            .pointer("/metadata/labels")
+            .and_then(|labels| labels.get(key))
+            .and_then(serde_json::Value::as_str)
+    };
+    requirements.iter().all(|r| match *r {
+        Requirement::Exists(k) => label(k).is_some(),
+        Requirement::Absent(k) => label(k).is_none(),
+        Requirement::Equals(k, v) => label(k) == Some(v),
+        Requirement::Differs(k, v) => label(k) != Some(v),
+    })
+}
+
+impl MemoryCluster {
+    pub fn new(vms: Vec<serde_json::Value>, pods: Vec<serde_json::Value>) -> Self {
+        MemoryCluster {
+            vms,
+            pods,
+            ..Default::default()
+        }
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.borrow().clone()
+    }
+
+    /// The label selectors of the list calls made so far, `-` for none, each prefixed with
+    /// its kind: `VirtualMachine mac-block.kubemacpool.io/3f`.
+    pub fn list_calls(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter_map(|call| match call {
+                Call::ListAll {
+                    kind,
+                    label_selector,
+                    ..
+                } => Some(format!(
+                    "{kind} {}",
+                    label_selector.as_deref().unwrap_or("-")
+                )),
+                Call::Get { .. } => None,
+            })
+            .collect()
+    }
+}
+
+impl Cluster for MemoryCluster {
+    fn list_resources_all(&self, request: &ListAllResourcesRequest) -> Result<Vec<u8>, String> {
+        self.calls.borrow_mut().push(Call::ListAll {
+            api_version: request.api_version.clone(),
+            kind: request.kind.clone(),
+            label_selector: request.label_selector.clone(),
+            field_masks: request.field_masks.iter().flatten().cloned().collect(),
+        });
+        let objects = match request.kind.as_str() {
+            "VirtualMachine" => &self.vms,
+            "Pod" => &self.pods,
+            other => return Err(format!("MemoryCluster: no list of {other}")),
+        };
+        let requirements = match &request.label_selector {
+            Some(selector) => parse_selector(selector)?,
+            None => Vec::new(),
+        };
+        let mut items: Vec<&serde_json::Value> = objects
+            .iter()
+            .filter(|o| matches(o, &requirements))
+            .collect();
+        if self.reversed {
+            items.reverse();
+        }
+        let list = serde_json::json!({
+            "apiVersion": "v1", "kind": "List", "metadata": {}, "items": items
+        });
+        Ok(list.to_string().into_bytes())
+    }
+
+    fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String> {
+        self.calls.borrow_mut().push(Call::Get {
+            api_version: request.api_version.clone(),
+            kind: request.kind.clone(),
+            namespace: request.namespace.clone(),
+            name: request.name.clone(),
+        });
+        let namespace = request.namespace.as_deref().unwrap_or("");
+        self.vms
+            .iter()
+            .find(|vm| {
+                vm.pointer("/metadata/name").and_then(serde_json::Value::as_str)
+                    == Some(request.name.as_str())
+                    && vm.pointer("/metadata/namespace").and_then(serde_json::Value::as_str)
+                        == Some(namespace)
+            })
+            .map(|vm| vm.to_string().into_bytes())
+            .ok_or_else(|| {
+                format!(
+                    "Cannot find kubevirt.io/v1/VirtualMachine named '{}' inside of namespace 'Some(\"{namespace}\")'",
+                    request.name
+                )
+            })
+    }
+}

@@ -9,7 +9,7 @@ use std::ops::Deref;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::multus::{NETWORK_STATUS_ANNOTATION, NETWORKS_ANNOTATION};
+use crate::keys::{NETWORK_STATUS_ANNOTATION, NETWORKS_ANNOTATION};
 
 /// A string borrowed from the payload when it has no escapes, copied otherwise. Also accepts
 /// `null` as the empty string, as Go clients read it.

@@ -11,9 +11,6 @@ use serde_json::{Map, Value};
 use crate::mac::Mac;
 use crate::metadata::Text;
 
-pub const NETWORKS_ANNOTATION: &str = "k8s.v1.cni.cncf.io/networks";
-pub const NETWORK_STATUS_ANNOTATION: &str = "k8s.v1.cni.cncf.io/network-status";
-
 const PREFIX: &str = "parsePodNetworkAnnotation";
 
 /// Why the annotation cannot be read. `Display` is the message users see.

@@ -2,9 +2,6 @@
 //! namespace, the name the allocation hash uses, and the tracking label it writes.
 
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
-use serde_json::Value;
-
-use crate::inventory::{TRACKED_LABEL, TRACKED_VALUE};
 
 /// The operations the policy acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,24 +31,5 @@ pub fn hash_name(request: &KubernetesAdmissionRequest, name: &str, generate_name
         format!("{generate_name}{}", request.uid)
     } else {
         name.to_string()
-    }
-}
-
-/// Puts the tracking label on an object that holds at least one MAC.
-pub fn add_tracking_label(object: &mut Value) {
-    let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
-        return;
-    };
-    let labels = metadata
-        .entry("labels")
-        .or_insert_with(|| Value::Object(Default::default()));
-    if !labels.is_object() {
-        *labels = Value::Object(Default::default());
-    }
-    if let Some(labels) = labels.as_object_mut() {
-        labels.insert(
-            TRACKED_LABEL.to_string(),
-            Value::String(TRACKED_VALUE.to_string()),
-        );
     }
 }

@@ -1,4 +1,5 @@
-//! Pods on CREATE (behaviour.md section 4): MACs for the Multus network-selection annotation.
+//! Pods on CREATE (behaviour.md section 4): MACs for the Multus network-selection annotation;
+//! on UPDATE, only the repair of a tracked pod's index labels (section 7.1).
 
 use std::fmt;
 
@@ -10,13 +11,15 @@ use serde_json::Value;
 use crate::allocation::{Allocation, AllocationError, Subject};
 use crate::audit;
 use crate::cluster::Cluster;
-use crate::inventory::{Inventory, VM_LIST};
+use crate::index::{IndexLabels, Indexed, write_labels};
+use crate::inventory::VM_LIST;
+use crate::keys::NETWORKS_ANNOTATION;
 use crate::mac::{Mac, ParseMacError};
 use crate::metadata::PodMetadata;
-use crate::multus::{NETWORKS_ANNOTATION, Selection, SelectionError, is_short_form};
-use crate::object::{add_tracking_label, hash_name, namespace_of};
+use crate::multus::{self, Selection, SelectionError, is_short_form};
+use crate::object::{hash_name, namespace_of};
 use crate::owner::{Identity, Kind};
-use crate::settings::{DuplicateMacs, PodShortForm, Settings};
+use crate::settings::{PodShortForm, Settings};
 use crate::verdict::Verdict;
 
 /// The text of the host's error for a `get_resource` of an object that does not exist; the
@@ -149,7 +152,12 @@ fn collisions(
         .enumerate()
         .filter_map(|(index, mac)| Some((mac?, selection.place(index))))
         .collect();
-    audit::report(cluster, settings, &identity(namespace, &metadata), &held)
+    let holder = audit::Holder {
+        kind: Kind::Pod,
+        identity: identity(namespace, &metadata),
+        labels: IndexLabels::read(&request.object),
+    };
+    audit::report(cluster, settings, &holder, &held)
         .map_err(|e| PodError::Allocation(AllocationError::from(e)))
 }
 
@@ -180,35 +188,28 @@ fn mutate(
     }
 
     let requested = requested_macs(&selection)?;
-    let needs_inventory = requested.iter().any(Option::is_none)
-        || (settings.duplicate_macs != DuplicateMacs::Allow && !requested.is_empty());
-    let inventory = if needs_inventory {
-        Inventory::load(cluster, settings.inventory).map_err(AllocationError::from)?
-    } else {
-        Inventory::default()
-    };
     let subject = Subject {
         kind: Kind::Pod,
         namespace,
         hash_name: hash_name(request, &metadata.name, &metadata.generate_name),
         identity: identity(namespace, &metadata),
     };
-    let mut allocation = Allocation::new(
-        settings,
-        subject,
-        inventory,
-        requested.iter().flatten().copied(),
-    );
+    let given: Vec<Mac> = requested.iter().flatten().copied().collect();
+    let blanks = requested.iter().any(Option::is_none);
+    let mut allocation = Allocation::start(settings, subject, cluster, &given, [], blanks)?;
     for (index, mac) in requested.iter().enumerate() {
         if let Some(mac) = mac {
             allocation.request(*mac, &selection.place(index))?;
         }
     }
     let mut rewrite = short_form;
+    let mut held = given;
     for (index, mac) in requested.iter().enumerate() {
         if mac.is_none() {
             let place = selection.hash_name(index);
-            selection.set_mac(index, allocation.allocate(&place)?);
+            let mac = allocation.allocate(&place)?;
+            selection.set_mac(index, mac);
+            held.push(mac);
             rewrite = true;
         }
     }
@@ -217,14 +218,33 @@ fn mutate(
     if rewrite {
         set_networks(&mut mutated, selection.to_annotation());
     }
-    if !selection.is_empty() {
-        add_tracking_label(&mut mutated);
-    }
+    write_labels(&mut mutated, &held, Indexed::WhenHolding);
     Ok(Verdict::changed(
         &request.object,
         mutated,
         allocation.into_warnings(),
     ))
+}
+
+/// A Pod UPDATE (behaviour.md 7.1): a tracked pod's index labels made to match the MACs its
+/// annotation holds, and nothing else; no host call. Pods without the tracking label, launcher
+/// pods among them, pass unchanged.
+pub fn reindex(request: &KubernetesAdmissionRequest) -> Verdict {
+    let labels = IndexLabels::read(&request.object);
+    if !labels.tracked {
+        return Verdict::accept();
+    }
+    let networks = request
+        .object
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(NETWORKS_ANNOTATION))
+        .and_then(Value::as_str);
+    let held: Vec<Mac> = networks
+        .map(|n| multus::held_macs(n).collect())
+        .unwrap_or_default();
+    let mut mutated = request.object.clone();
+    write_labels(&mut mutated, &held, Indexed::WhenHolding);
+    Verdict::changed(&request.object, mutated, Vec::new())
 }
 
 /// Whether a virt-launcher pod belongs to a VirtualMachine, whose admission owns its MACs.

@@ -139,6 +139,12 @@ impl Pool {
         }
     }
 
+    /// The first segment that ends at or above `value`, as `(first, last)`.
+    pub fn segment_at_or_after(&self, value: u64) -> Option<(u64, u64)> {
+        let index = self.segments.partition_point(|&(_, last)| last < value);
+        self.segments.get(index).copied()
+    }
+
     /// The `n`-th address of the pool (0-based) and its segment, for `n < size`.
     pub fn nth(&self, n: u64) -> Option<(usize, Mac)> {
         if n >= self.size {

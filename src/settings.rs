@@ -34,7 +34,7 @@ impl Default for RawSettings {
             range_end: DEFAULT_RANGE_END.to_string(),
             excluded_macs: Vec::new(),
             duplicate_macs: DuplicateMacs::Warn.to_string(),
-            inventory: InventoryMode::PodsTracked.to_string(),
+            inventory: InventoryMode::Indexed.to_string(),
             audit_duplicates: AuditDuplicates::Report.to_string(),
             pod_short_form: PodShortForm::Convert.to_string(),
             seed: String::new(),
@@ -53,6 +53,9 @@ pub enum DuplicateMacs {
 /// Which cluster objects are listed to build the used set (behaviour.md section 7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InventoryMode {
+    /// Only the objects labelled with the blocks (fifth octets) a request needs, plus those not
+    /// indexed yet (behaviour.md 7.1): the cost of an admission does not grow with the cluster.
+    Indexed,
     /// Every VirtualMachine, and only the Pods carrying the tracking label: virt-launcher pods
     /// hold their VM's MACs, which the VM list already has, so the pods that hold MACs of their
     /// own are those the policy admitted (and labelled) plus those the adoption step labels.
@@ -61,18 +64,6 @@ pub enum InventoryMode {
     All,
     /// Only objects carrying the tracking label.
     Tracked,
-}
-
-impl InventoryMode {
-    /// Whether the VM list selects by the tracking label.
-    pub fn selects_vms_by_label(self) -> bool {
-        self == InventoryMode::Tracked
-    }
-
-    /// Whether the Pod list selects by the tracking label.
-    pub fn selects_pods_by_label(self) -> bool {
-        self != InventoryMode::All
-    }
 }
 
 /// What an audit re-evaluation of a stored object does when another owner holds one of its
@@ -135,7 +126,7 @@ macro_rules! choice {
 }
 
 choice!(DuplicateMacs, "duplicateMacs" { Warn => "warn", Reject => "reject", Allow => "allow" });
-choice!(InventoryMode, "inventory" { PodsTracked => "pods-tracked", All => "all", Tracked => "tracked" });
+choice!(InventoryMode, "inventory" { Indexed => "indexed", PodsTracked => "pods-tracked", All => "all", Tracked => "tracked" });
 choice!(AuditDuplicates, "auditDuplicates" { Report => "report", Ignore => "ignore" });
 choice!(PodShortForm, "podShortForm" { Convert => "convert", Ignore => "ignore" });
 

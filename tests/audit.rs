@@ -26,7 +26,7 @@ fn audit_payload(object: &Value, settings: Value) -> Vec<u8> {
         _ => ("", "Pod"),
     };
     serde_json::to_vec(&json!({
-        "settings": settings,
+        "settings": by_kind(settings),
         "request": {
             "uid": object["metadata"]["uid"],
             "kind": { "group": group, "version": "v1", "kind": kind },

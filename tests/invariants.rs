@@ -7,7 +7,8 @@
 //!   out twice in one request; a rejection happens exactly when the model says it must;
 //! - the response is a pure function of request, settings and inventory: evaluating again, or
 //!   with the host listing the objects in another order, gives byte-identical output;
-//! - the JSON Patch touches only `macAddress`, the Multus annotation and the tracking label.
+//! - the JSON Patch touches only `macAddress`, the Multus annotation and the index labels,
+//!   which match the MACs the object holds.
 
 mod common;
 
@@ -20,6 +21,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 const TRACKED: &str = "kubemacpool.io/tracked";
+const INDEXED: &str = "kubemacpool.io/indexed";
+const BLOCK_PREFIX: &str = "mac-block.kubemacpool.io/";
 
 /// A pool and the addresses that cases draw MACs from: the pool's addresses and a few on
 /// either side of it, so that requested and inventory MACs fall both in and out of range.
@@ -224,13 +227,51 @@ fn check_warnings(mode: &str, requested_in_use: bool, response: ValidationRespon
     }
 }
 
-fn assert_tracking_label(original: &Value, mutated: &Value, path: &str) {
-    if original["metadata"]["labels"].is_object() {
-        assert_eq!(path, "/metadata/labels/kubemacpool.io~1tracked");
+/// behaviour.md 7.1: the labels of an admitted object are the index labels of the MACs it
+/// holds (a `mac-block` label per fifth octet, `tracked` when it holds one, `indexed` on every
+/// handled VM and every Pod holding one), every other label as it was.
+fn check_index_labels(original: &Value, result: &Value, held: &[u64], vm: bool) {
+    let empty = serde_json::Map::new();
+    let before = original["metadata"]["labels"].as_object().unwrap_or(&empty);
+    let after = result["metadata"]["labels"].as_object().unwrap_or(&empty);
+    let index_key = |k: &str| k.starts_with(BLOCK_PREFIX) || k == TRACKED || k == INDEXED;
+    let others = |labels: &serde_json::Map<String, Value>| {
+        labels
+            .iter()
+            .filter(|(k, _)| !index_key(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(others(before), others(after), "only index labels change");
+    let blocks: BTreeSet<String> = held
+        .iter()
+        .map(|m| format!("{BLOCK_PREFIX}{:02x}", (m >> 8) & 0xff))
+        .collect();
+    let written: BTreeSet<String> = after
+        .keys()
+        .filter(|k| k.starts_with(BLOCK_PREFIX))
+        .cloned()
+        .collect();
+    assert_eq!(
+        written, blocks,
+        "a mac-block label per block held, no other"
+    );
+    assert!(blocks.iter().all(|b| after[b] == json!("")));
+    let holds = !held.is_empty();
+    if holds {
+        assert_eq!(after.get(TRACKED), Some(&json!("true")));
     } else {
-        assert_eq!(path, "/metadata/labels");
+        assert_eq!(
+            after.get(TRACKED),
+            before.get(TRACKED),
+            "tracked is never removed"
+        );
     }
-    assert_eq!(mutated["metadata"]["labels"][TRACKED], json!("true"));
+    if holds || vm {
+        assert_eq!(after.get(INDEXED), Some(&json!("v1")));
+    } else {
+        assert_eq!(after.get(INDEXED), before.get(INDEXED));
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -476,9 +517,7 @@ fn check_vm_case(case: VmCase) {
     }
 
     for path in patch_paths(&object, &response) {
-        if path.starts_with("/metadata/labels") {
-            assert_tracking_label(&object, result, &path);
-        } else {
+        if !path.starts_with("/metadata/labels") {
             let index = path
                 .strip_prefix("/spec/template/spec/domain/devices/interfaces/")
                 .and_then(|rest| rest.strip_suffix("/macAddress"))
@@ -486,9 +525,13 @@ fn check_vm_case(case: VmCase) {
             assert!(index.parse::<usize>().is_ok(), "the patch touches {path}");
         }
     }
-    if !allocated.is_empty() {
-        assert_eq!(result["metadata"]["labels"][TRACKED], json!("true"));
-    }
+    let held_after: Vec<u64> = new
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.eligible)
+        .filter_map(|(index, _)| vm_mac(result, index).map(parse))
+        .collect();
+    check_index_labels(&object, result, &held_after, true);
 
     check_warnings(mode, requested_in_use, response);
 }
@@ -654,15 +697,15 @@ fn check_pod_case(case: PodCase) {
     }
 
     for path in patch_paths(&object, &response) {
-        if path.starts_with("/metadata/labels") {
-            assert_tracking_label(&object, result, &path);
-        } else {
+        if !path.starts_with("/metadata/labels") {
             assert_eq!(path, "/metadata/annotations/k8s.v1.cni.cncf.io~1networks");
         }
     }
-    if !elements.is_empty() && response.mutated_object.is_some() {
-        assert_eq!(result["metadata"]["labels"][TRACKED], json!("true"));
-    }
+    let held_after: Vec<u64> = written
+        .iter()
+        .filter_map(|e| e["mac"].as_str().map(parse))
+        .collect();
+    check_index_labels(&object, result, &held_after, false);
     check_warnings(mode, requested_in_use, response);
 }
 

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use kubemacpool_policy::cluster::FakeCluster;
-use kubemacpool_policy::inventory::Inventory;
+use kubemacpool_policy::inventory::{Inventory, Needs};
 use kubemacpool_policy::mac::Mac;
 use kubemacpool_policy::owner::{Identity, Kind};
 use kubemacpool_policy::settings::InventoryMode;
@@ -12,7 +12,15 @@ use serde_json::json;
 
 fn load(vms: &str, pods: &str) -> Inventory {
     let cluster = FakeCluster::new().then_ok(vms).then_ok(pods);
-    Inventory::load(&cluster, InventoryMode::All).unwrap()
+    Inventory::load_for(
+        &cluster,
+        InventoryMode::All,
+        &Needs {
+            blocks: vec![],
+            allocates: true,
+        },
+    )
+    .unwrap()
 }
 
 /// What the inventory holds, once per holder; the order is the host's and means nothing.
@@ -202,7 +210,15 @@ fn every_inventory_mode_reads_the_same_macs_from_the_same_lists() {
         let cluster = FakeCluster::new()
             .then_ok(vms.as_str())
             .then_ok(pods.as_str());
-        let inventory = Inventory::load(&cluster, mode).unwrap();
+        let inventory = Inventory::load_for(
+            &cluster,
+            mode,
+            &Needs {
+                blocks: vec![],
+                allocates: true,
+            },
+        )
+        .unwrap();
         assert_eq!(
             macs(&inventory),
             [

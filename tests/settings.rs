@@ -1,5 +1,6 @@
 //! behaviour.md section 2: keys, defaults and every validation message.
 
+use kubemacpool_policy::inventory::{POD_LIST, VM_LIST};
 use kubemacpool_policy::settings::{
     AuditDuplicates, DuplicateMacs, InventoryMode, PodShortForm, RawSettings, Settings,
     validate_settings_payload,
@@ -19,7 +20,7 @@ fn the_defaults_are_valid_and_documented() {
     assert_eq!(settings.range_end.to_string(), "02:ff:ff:ff:ff:ff");
     assert!(settings.excluded.is_empty());
     assert_eq!(settings.duplicate_macs, DuplicateMacs::Warn);
-    assert_eq!(settings.inventory, InventoryMode::PodsTracked);
+    assert_eq!(settings.inventory, InventoryMode::Indexed);
     assert_eq!(settings.audit_duplicates, AuditDuplicates::Report);
     assert_eq!(settings.pod_short_form, PodShortForm::Convert);
     assert_eq!(settings.seed, "");
@@ -91,7 +92,7 @@ fn every_key_is_read() {
 )]
 #[case::inventory_value(
     r#"{"inventory":"labelled"}"#,
-    "invalid inventory value \"labelled\": expected one of pods-tracked, all, tracked"
+    "invalid inventory value \"labelled\": expected one of indexed, pods-tracked, all, tracked"
 )]
 #[case::audit_duplicates_value(
     r#"{"auditDuplicates":"warn"}"#,
@@ -140,6 +141,6 @@ fn each_inventory_mode_selects_by_label_what_behaviour_md_says(
 ) {
     let settings = validate(&format!(r#"{{"inventory":"{value}"}}"#)).unwrap();
     assert_eq!(settings.inventory, mode);
-    assert_eq!(mode.selects_vms_by_label(), vms_by_label);
-    assert_eq!(mode.selects_pods_by_label(), pods_by_label);
+    assert_eq!(VM_LIST.mode_selector(mode).is_some(), vms_by_label);
+    assert_eq!(POD_LIST.mode_selector(mode).is_some(), pods_by_label);
 }

@@ -58,7 +58,12 @@ fn bridge_on_the_pod_network_gets_no_mac_and_no_inventory_is_read() {
     let cluster = FakeCluster::new();
     let response = create(&object, json!({}), &cluster);
     assert!(response.accepted);
-    assert_eq!(response.mutated_object, None);
+    // Only `indexed` (behaviour.md 7.1: every handled VM), no MAC and so no other label.
+    assert_eq!(
+        mutated(&response)["metadata"]["labels"],
+        json!({ "kubemacpool.io/indexed": "v1" })
+    );
+    assert_eq!(vm_mac(mutated(&response), 0), None);
     assert!(cluster.calls().is_empty());
 }
 
@@ -72,7 +77,7 @@ fn passt_slirp_and_binding_plugins_on_the_pod_network_get_no_mac() {
             vec![pod_net("default")],
         );
         let response = create(&object, json!({}), &FakeCluster::new());
-        assert_eq!(response.mutated_object, None, "{binding}");
+        assert_eq!(vm_mac(mutated(&response), 0), None, "{binding}");
     }
 }
 
@@ -282,7 +287,11 @@ fn update_reapplying_the_manifest_without_macs_restores_every_old_mac() {
 #[test]
 fn update_keeping_every_mac_produces_no_mutation() {
     let mut object = with_macs(&["02:00:00:00:00:01", "02:00:00:00:00:02"]);
-    object["metadata"]["labels"] = json!({ "kubemacpool.io/tracked": "true" });
+    object["metadata"]["labels"] = json!({
+        "kubemacpool.io/tracked": "true",
+        "kubemacpool.io/indexed": "v1",
+        "mac-block.kubemacpool.io/00": ""
+    });
     let response = evaluate(
         &vm_payload("UPDATE", &object, Some(&object), json!({})),
         &FakeCluster::new(),
@@ -640,7 +649,7 @@ fn a_host_error_on_the_pod_list_rejects_naming_the_call() {
     assert_eq!(
         rejection(&response),
         format!(
-            "{CREATE_WRAPPER}cannot build the MAC inventory: host call list_resources_all v1 Pod failed: connection refused"
+            "{CREATE_WRAPPER}cannot build the MAC inventory: host call list_resources_all v1 Pod with label selector kubemacpool.io/tracked=true failed: connection refused"
         )
     );
     assert_eq!(response.code, Some(500));

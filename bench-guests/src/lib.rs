@@ -14,6 +14,16 @@
 //! policy sends them (so it shares the policy's reflectors), reads nothing of the answers and
 //! accepts: the engine floor of those calls. With `inventory: none` it makes no call at all:
 //! a trivial accepting policy.
+//!
+//! With `inventory: indexed` (behaviour.md section 7.1) it makes the four calls the policy makes
+//! for a VM CREATE (or a Pod CREATE with a Multus network) whose MACs are all blank, on the
+//! default range where all 256 blocks hold pool addresses: the object's block
+//! (`mac-block.kubemacpool.io/<bb>`, VMs then Pods), the VMs not indexed yet, the tracked Pods
+//! not indexed yet. It reads of the request only what the block needs (kind, namespace, name or
+//! generateName and uid) and the object it returns, nothing of the answers, and answers with a
+//! mutated object of the policy's shape: the index labels added and a fixed MAC in the block on
+//! every VM interface or Multus network element, so that policy-server's diff and patch cost
+//! what they cost the policy. A Pod without a Multus annotation makes no call, as in the policy.
 
 use k8s_openapi::api::core::v1::Pod;
 use kubewarden_policy_sdk::protocol_version_guest;
@@ -32,6 +42,10 @@ pub extern "C" fn wapc_init() {
 }
 
 const TRACKED_SELECTOR: &str = "kubemacpool.io/tracked=true";
+const UNINDEXED_VMS_SELECTOR: &str = "kubemacpool.io/indexed!=v1";
+const UNINDEXED_PODS_SELECTOR: &str = "kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v1";
+const BLOCK_LABEL_PREFIX: &str = "mac-block.kubemacpool.io/";
+const NETWORKS_ANNOTATION: &str = "k8s.v1.cni.cncf.io/networks";
 const VM_MASKS: [&str; 3] = [
     "metadata",
     "spec.template.spec.domain.devices.interfaces",
@@ -42,22 +56,48 @@ const VM_MASKS: [&str; 3] = [
 #[serde(default)]
 struct FloorSettings {
     inventory: String,
+    seed: String,
 }
 
 #[derive(serde::Deserialize)]
 struct FloorPayload {
     #[serde(default)]
     settings: FloorSettings,
+    #[serde(default)]
+    request: FloorRequest,
 }
 
-fn list(kind: &str, by_label: bool) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+/// What the `indexed` floor reads of the admission request.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct FloorRequest {
+    uid: String,
+    namespace: String,
+    kind: FloorKind,
+    operation: String,
+    object: Value,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct FloorKind {
+    kind: String,
+}
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn list(kind: &str, by_label: bool) -> Result<Vec<u8>, Error> {
+    list_selected(kind, by_label.then_some(TRACKED_SELECTOR))
+}
+
+fn list_selected(kind: &str, label_selector: Option<&str>) -> Result<Vec<u8>, Error> {
     let (api_version, masks): (&str, &[&str]) = match kind {
         "VirtualMachine" => ("kubevirt.io/v1", &VM_MASKS),
         _ => ("v1", &["metadata"]),
     };
     let request = json!({
         "api_version": api_version, "kind": kind,
-        "label_selector": by_label.then_some(TRACKED_SELECTOR),
+        "label_selector": label_selector,
         "field_selector": null, "field_masks": masks
     });
     wapc_guest::host_call(
@@ -71,6 +111,9 @@ fn list(kind: &str, by_label: bool) -> Result<Vec<u8>, Box<dyn std::error::Error
 /// The engine floor: the mode's two list calls (see the module comment), nothing read.
 fn validate(payload: &[u8]) -> CallResult {
     let payload: FloorPayload = serde_json::from_slice(payload)?;
+    if payload.settings.inventory == "indexed" {
+        return validate_indexed(payload.request, &payload.settings.seed);
+    }
     let selects = match payload.settings.inventory.as_str() {
         "none" => None,
         "all" => Some((false, false)),
@@ -83,6 +126,115 @@ fn validate(payload: &[u8]) -> CallResult {
         std::hint::black_box((vms, pods));
     }
     Ok(br#"{"accepted":true}"#.to_vec())
+}
+
+/// The `indexed` floor (see the module comment).
+fn validate_indexed(mut request: FloorRequest, seed: &str) -> CallResult {
+    let kind = request.kind.kind.as_str();
+    let text = |value: &Value, key: &str| {
+        value
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let metadata = request
+        .object
+        .get("metadata")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let handled = request.operation == "CREATE"
+        && match kind {
+            "VirtualMachine" => true,
+            "Pod" => metadata
+                .get("annotations")
+                .and_then(|a| a.get(NETWORKS_ANNOTATION))
+                .is_some(),
+            _ => false,
+        };
+    if !handled {
+        return Ok(br#"{"accepted":true}"#.to_vec());
+    }
+    let namespace = if request.namespace.is_empty() {
+        text(&metadata, "namespace")
+    } else {
+        request.namespace.clone()
+    };
+    let name = match text(&metadata, "name") {
+        name if name.is_empty() => format!("{}{}", text(&metadata, "generateName"), request.uid),
+        name => name,
+    };
+    // Every block holds pool addresses on the default range: the object's block is the hash
+    // mod 256 (behaviour.md section 7.1).
+    let block = format!(
+        "{:02x}",
+        allocation_hash(&[seed, kind, &namespace, &name]) % 256
+    );
+    let block_selector = format!("{BLOCK_LABEL_PREFIX}{block}");
+    let answers = (
+        list_selected("VirtualMachine", Some(&block_selector))?,
+        list_selected("Pod", Some(&block_selector))?,
+        list_selected("VirtualMachine", Some(UNINDEXED_VMS_SELECTOR))?,
+        list_selected("Pod", Some(UNINDEXED_PODS_SELECTOR))?,
+    );
+    std::hint::black_box(answers);
+
+    let object = &mut request.object;
+    let mac = |n: usize| format!("02:00:00:00:{block}:{:02x}", (n + 1) % 256);
+    if kind == "VirtualMachine" {
+        let interfaces = object
+            .pointer_mut("/spec/template/spec/domain/devices/interfaces")
+            .and_then(Value::as_array_mut);
+        for (n, interface) in interfaces.into_iter().flatten().enumerate() {
+            if let Some(interface) = interface.as_object_mut() {
+                interface.insert("macAddress".into(), Value::String(mac(n)));
+            }
+        }
+    } else if let Some(annotation) =
+        object.pointer_mut("/metadata/annotations/k8s.v1.cni.cncf.io~1networks")
+        && let Ok(Value::Array(mut elements)) =
+            serde_json::from_str::<Value>(annotation.as_str().unwrap_or(""))
+    {
+        for (n, element) in elements.iter_mut().enumerate() {
+            if let Some(element) = element.as_object_mut() {
+                element.insert("mac".into(), Value::String(mac(n)));
+            }
+        }
+        *annotation = Value::String(serde_json::to_string(&elements)?);
+    }
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        let labels = metadata.entry("labels").or_insert_with(|| json!({}));
+        if !labels.is_object() {
+            *labels = json!({});
+        }
+        if let Some(labels) = labels.as_object_mut() {
+            labels.insert("kubemacpool.io/tracked".into(), json!("true"));
+            labels.insert("kubemacpool.io/indexed".into(), json!("v1"));
+            labels.insert(block_selector, json!(""));
+        }
+    }
+    Ok(serde_json::to_vec(
+        &json!({"accepted": true, "mutated_object": object}),
+    )?)
+}
+
+/// A copy of `allocation_hash` in the policy's `src/allocator.rs` (a guest cannot link the
+/// policy crate: both export `wapc_init`): 64-bit FNV-1a over each part followed by a 0xFF
+/// byte, then the SplitMix64 finaliser. Keep the two identical.
+fn allocation_hash(parts: &[&str]) -> u64 {
+    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut hash = FNV_OFFSET;
+    for part in parts {
+        for &byte in part.as_bytes().iter().chain(&[0xFF]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(FNV_PRIME);
+        }
+    }
+    let mut z = hash;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn validate_settings(_: &[u8]) -> CallResult {

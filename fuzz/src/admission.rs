@@ -4,6 +4,8 @@
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
+use kubemacpool_policy::cluster::FakeCluster;
+
 use crate::cluster::sample_cluster;
 
 /// The kinds an admission target aims at.
@@ -55,6 +57,17 @@ pub fn admit(data: &[u8], target: Target) {
         serde_json::to_string(&again).unwrap(),
         "the same request got two answers"
     );
+    // The same object as a Pod UPDATE: at most an index-label repair, never a host call.
+    if let Target::Pod = target
+        && let Ok(mut update) = serde_json::from_slice::<Value>(&payload)
+        && update["request"].is_object()
+    {
+        update["request"]["operation"] = json!("UPDATE");
+        let none = FakeCluster::new();
+        let response = kubemacpool_policy::evaluate(update.to_string().as_bytes(), &none);
+        check(&response);
+        assert!(none.calls().is_empty(), "a Pod UPDATE made a host call");
+    }
 }
 
 fn check(response: &ValidationResponse) {

@@ -1,10 +1,10 @@
 //! The in-memory inventory the admission targets run against.
 
-use kubemacpool_policy::cluster::Cluster;
+use kubemacpool_policy::cluster::{Cluster, MemoryCluster};
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{
     GetResourceRequest, ListAllResourcesRequest,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Answers the VM list, the Pod list and launcher lookups from memory, in any call order.
 pub struct StaticCluster {
@@ -40,16 +40,12 @@ impl Cluster for StaticCluster {
     }
 }
 
-fn list(items: Vec<Value>) -> Vec<u8> {
-    json!({ "apiVersion": "v1", "kind": "List", "metadata": {}, "items": items })
-        .to_string()
-        .into_bytes()
-}
-
 /// A small cluster whose MACs fill most of `02:00:00:00:00:00-0f`, so that seeds with that
 /// range reach requested-MAC conflicts and a full pool; one VM and one pod share a MAC, and
-/// one launcher pod belongs to a VM.
-pub fn sample_cluster() -> StaticCluster {
+/// one launcher pod belongs to a VM. It answers label selectors as the API server does, and
+/// its objects are indexed in part (db), legacy (web, router) or unlabelled, so that the
+/// default `inventory: indexed` reaches its block lists and both legacy lists.
+pub fn sample_cluster() -> MemoryCluster {
     let vm = |name: &str, macs: &[&str]| {
         let names: Vec<String> = (0..macs.len()).map(|i| format!("net{i}")).collect();
         json!({ "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
@@ -68,28 +64,33 @@ pub fn sample_cluster() -> StaticCluster {
         }
         pod
     };
-    StaticCluster {
-        vms: list(vec![
-            vm("db", &["02:00:00:00:00:01", "02:00:00:00:00:02"]),
+    let mut db = vm("db", &["02:00:00:00:00:01", "02:00:00:00:00:02"]);
+    db["metadata"]["labels"] = json!({ "kubemacpool.io/tracked": "true",
+        "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/00": "" });
+    let mut router = pod(
+        "router",
+        r#"[{"name":"a","mac":"02:00:00:00:00:06"},{"name":"b","mac":"02:00:00:00:00:03"}]"#,
+        None,
+    );
+    router["metadata"]["labels"] = json!({ "kubemacpool.io/tracked": "true" });
+    MemoryCluster::new(
+        vec![
+            db,
             vm(
                 "web",
                 &["02:00:00:00:00:03", "02-00-00-00-00-04", "0200.0000.0005"],
             ),
             json!({ "kind": "VirtualMachine", "metadata": { "name": "broken", "namespace": 7 } }),
-        ]),
-        pods: list(vec![
+        ],
+        vec![
             pod(
                 "virt-launcher-db-x",
                 r#"[{"name":"net0","mac":"02:00:00:00:00:01"}]"#,
                 Some("db"),
             ),
-            pod(
-                "router",
-                r#"[{"name":"a","mac":"02:00:00:00:00:06"},{"name":"b","mac":"02:00:00:00:00:03"}]"#,
-                None,
-            ),
+            router,
             pod("short", "prod/a@eth1", None),
             pod("garbage", "[{", None),
-        ]),
-    }
+        ],
+    )
 }

@@ -8,15 +8,18 @@ mod cluster;
 pub use admission::{Target, admit, payload};
 pub use cluster::{StaticCluster, sample_cluster};
 
-use kubemacpool_policy::allocator::{UsedSet, allocate, allocation_hash};
+use kubemacpool_policy::allocator::{UsedSet, allocate, allocate_in_block, allocation_hash};
+use kubemacpool_policy::block::{Block, BlockRange, pool_blocks};
 use kubemacpool_policy::inventory::pod;
 use kubemacpool_policy::inventory::vm::{self, VmReader};
-use kubemacpool_policy::inventory::{Inventory, held_macs as fast};
+use kubemacpool_policy::inventory::{Inventory, Needs, held_macs as fast};
 use kubemacpool_policy::mac::Mac;
 use kubemacpool_policy::multus::{Selection, held_macs, is_short_form};
 use kubemacpool_policy::pool::MacRange;
 use kubemacpool_policy::scan::Cursor;
-use kubemacpool_policy::settings::{Choice, InventoryMode, RawSettings, validate_settings_payload};
+use kubemacpool_policy::settings::{
+    Choice, InventoryMode, RawSettings, Settings, validate_settings_payload,
+};
 
 /// The MAC and range parsers: any text either parses to an address that round-trips through
 /// its normal form, or is refused with a message that quotes it.
@@ -104,10 +107,35 @@ pub fn settings(data: &[u8]) {
                 }
                 None => assert!(pool.is_empty()),
             }
+            index_blocks(&settings, start);
         }
         Err(e) => {
             assert!(!response.valid);
             assert_eq!(response.message, Some(e.to_string()));
+        }
+    }
+}
+
+/// `inventory: indexed`'s geometry: the blocks said to hold pool addresses are exactly those
+/// whose walk finds one in an empty cluster, and the walk's address is in its block and pool.
+fn index_blocks(settings: &Settings, start: u64) {
+    let pool = &settings.pool;
+    let holding = pool_blocks(pool);
+    // Every block when the pool is large; a few from the start value keep a run short.
+    for octet in (0..=255u8).filter(|o| u64::from(*o) % 37 == start % 37) {
+        let block = Block::new(octet);
+        let range = BlockRange::new(block, settings.range_start, settings.range_end);
+        let found = allocate_in_block(pool, &UsedSet::new(), &range, start);
+        assert_eq!(found.is_some(), holding.contains(&block), "block {block}");
+        if let Some(mac) = found {
+            assert_eq!(Block::of(mac), block);
+            assert!(pool.contains(mac));
+            // Taking it leaves the next search another address, or none when it was the last.
+            let used: UsedSet = [mac].into_iter().collect();
+            if let Some(next) = allocate_in_block(pool, &used, &range, start) {
+                assert_ne!(next, mac);
+                assert_eq!(Block::of(next), block);
+            }
         }
     }
 }
@@ -121,7 +149,11 @@ pub fn inventory(data: &[u8]) {
         pods: data.to_vec(),
     };
     for &mode in InventoryMode::ALL {
-        if let Err(e) = Inventory::load(&cluster, mode) {
+        let needs = Needs {
+            blocks: vec![Block::new(0)],
+            allocates: true,
+        };
+        if let Err(e) = Inventory::load_for(&cluster, mode, &needs) {
             assert!(!e.to_string().is_empty());
         }
     }

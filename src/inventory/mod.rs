@@ -13,23 +13,16 @@ use kubewarden_policy_sdk::host_capabilities::kubernetes::ListAllResourcesReques
 use lazy_static::lazy_static;
 use memchr::memmem;
 
+use crate::block::Block;
 use crate::cluster::Cluster;
+use crate::keys::{LEGACY_POD_SELECTOR, LEGACY_VM_SELECTOR, NETWORKS_ANNOTATION, TRACKED_SELECTOR};
 use crate::mac::Mac;
-use crate::multus::NETWORKS_ANNOTATION;
 use crate::owner::{Identity, Kind, Owner};
 use crate::scan::{self, Cursor, ScanError};
 use crate::settings::InventoryMode;
-use crate::virtual_machine::interfaces::VirtualMachineView;
+use crate::vm_interfaces::VirtualMachineView;
 use pod::PodView;
 use vm::VmReader;
-
-/// Added to every Pod and VM the policy admits that holds a MAC; `inventory: pods-tracked`
-/// lists only the Pods that carry it, `inventory: tracked` only the Pods and VMs.
-pub const TRACKED_LABEL: &str = "kubemacpool.io/tracked";
-pub const TRACKED_VALUE: &str = "true";
-/// The label selector of the tracked lists. A constant: policy-server keeps one watch per
-/// distinct query, so a per-request value here would leak watches.
-pub const TRACKED_SELECTOR: &str = "kubemacpool.io/tracked=true";
 
 lazy_static! {
     /// A Pod item without the Multus key holds no MAC. The key is searched as the host's JSON
@@ -67,13 +60,11 @@ pub const POD_LIST: ListCall = ListCall {
 
 impl ListCall {
     /// The request sent to the host (and recorded in replay sessions).
-    pub fn request(&self, mode: InventoryMode) -> ListAllResourcesRequest {
+    pub fn request(&self, label_selector: Option<&str>) -> ListAllResourcesRequest {
         ListAllResourcesRequest {
             api_version: self.api_version.to_string(),
             kind: self.kind.to_string(),
-            label_selector: self
-                .selects_by_label(mode)
-                .then(|| TRACKED_SELECTOR.to_string()),
+            label_selector: label_selector.map(str::to_string),
             field_selector: None,
             field_masks: Some(
                 self.field_masks
@@ -84,30 +75,34 @@ impl ListCall {
         }
     }
 
-    /// Whether `mode` lists this kind by the tracking label.
-    pub fn selects_by_label(&self, mode: InventoryMode) -> bool {
-        match self.kind {
-            Kind::VirtualMachine => mode.selects_vms_by_label(),
-            Kind::Pod => mode.selects_pods_by_label(),
-        }
+    /// The label selector of this kind's list under one of the modes that list by kind
+    /// (`pods-tracked`, `all`, `tracked`); `indexed` selects per block (`Inventory::load_for`).
+    pub fn mode_selector(&self, mode: InventoryMode) -> Option<&'static str> {
+        let by_label = matches!(
+            (mode, self.kind),
+            (InventoryMode::Tracked, _) | (InventoryMode::PodsTracked, Kind::Pod)
+        );
+        by_label.then_some(TRACKED_SELECTOR)
     }
 
-    fn error(&self, error: String) -> InventoryError {
-        InventoryError {
-            call: format!("list_resources_all {} {}", self.api_version, self.kind),
-            error,
+    fn error(&self, label_selector: Option<&str>, error: String) -> InventoryError {
+        let mut call = format!("list_resources_all {} {}", self.api_version, self.kind);
+        if let Some(selector) = label_selector {
+            call.push_str(" with label selector ");
+            call.push_str(selector);
         }
+        InventoryError { call, error }
     }
+}
 
-    fn fetch(
-        &self,
-        cluster: &impl Cluster,
-        mode: InventoryMode,
-    ) -> Result<Vec<u8>, InventoryError> {
-        cluster
-            .list_resources_all(&self.request(mode))
-            .map_err(|e| self.error(e))
-    }
+/// What one request needs the inventory for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The blocks of the MACs it checks against other owners and, under `indexed`, the block
+    /// its blanks go to.
+    pub blocks: Vec<Block>,
+    /// It fills a blank: the modes that list by kind need their lists even without a block.
+    pub allocates: bool,
 }
 
 /// The inventory could not be built; the admission fails closed.
@@ -135,6 +130,8 @@ impl std::error::Error for InventoryError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Source {
     kind: Kind,
+    /// Index of the list in `Inventory::lists`.
+    list: u16,
     start: u32,
     end: u32,
 }
@@ -144,29 +141,107 @@ struct Source {
 /// host listed objects in.
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
-    vms: Vec<u8>,
-    pods: Vec<u8>,
+    /// Every list the host answered, in call order.
+    lists: Vec<Vec<u8>>,
     holders: Vec<(Mac, Source)>,
+    /// `indexed`: the blocks whose two lists are in `lists` (each is listed once).
+    blocks: BTreeSet<Block>,
 }
 
 /// Byte offsets fit in `u32`: a guest's memory is at most 4 GiB.
-fn source(kind: Kind, range: Range<usize>) -> Source {
+/// At most 2 x 256 block lists and four others: list indexes fit in `u16`.
+fn source(kind: Kind, list: usize, range: Range<usize>) -> Source {
     Source {
         kind,
+        list: list as u16,
         start: range.start as u32,
         end: range.end as u32,
     }
 }
 
 impl Inventory {
-    /// Lists VirtualMachines, then Pods, and reads the MACs they hold.
-    pub fn load(cluster: &impl Cluster, mode: InventoryMode) -> Result<Inventory, InventoryError> {
-        let vms = VM_LIST.fetch(cluster, mode)?;
-        let pods = POD_LIST.fetch(cluster, mode)?;
-        let mut holders = Vec::new();
-        add_vms(&vms, &mut holders)?;
-        add_pods(&pods, mode, &mut holders)?;
-        Ok(Inventory { vms, pods, holders })
+    /// Lists VirtualMachines, then Pods, as `mode` selects them, and reads the MACs they hold.
+    /// For `indexed`, the lists of the needed blocks (ascending), then the objects not indexed
+    /// yet (behaviour.md 7.1); the other modes list by kind. Makes no call when nothing is
+    /// needed: a request that checks no MAC and fills no blank needs no inventory.
+    pub fn load_for(
+        cluster: &impl Cluster,
+        mode: InventoryMode,
+        needs: &Needs,
+    ) -> Result<Inventory, InventoryError> {
+        let mut inventory = Inventory::default();
+        let blocks = &needs.blocks;
+        if blocks.is_empty() && !(needs.allocates && mode != InventoryMode::Indexed) {
+            return Ok(inventory);
+        }
+        if mode != InventoryMode::Indexed {
+            inventory.list(cluster, &VM_LIST, VM_LIST.mode_selector(mode))?;
+            inventory.list(cluster, &POD_LIST, POD_LIST.mode_selector(mode))?;
+            return Ok(inventory);
+        }
+        let mut blocks = blocks.to_vec();
+        blocks.sort_unstable();
+        blocks.dedup();
+        for block in blocks {
+            inventory.load_block(cluster, block)?;
+        }
+        inventory.list(cluster, &VM_LIST, Some(LEGACY_VM_SELECTOR))?;
+        inventory.list(cluster, &POD_LIST, Some(LEGACY_POD_SELECTOR))?;
+        Ok(inventory)
+    }
+
+    /// `indexed`: the VMs, then the Pods, labelled with `block`, unless listed already.
+    /// Returns whether it listed them.
+    pub fn load_block(
+        &mut self,
+        cluster: &impl Cluster,
+        block: Block,
+    ) -> Result<bool, InventoryError> {
+        if !self.blocks.insert(block) {
+            return Ok(false);
+        }
+        let selector = block.label();
+        self.list(cluster, &VM_LIST, Some(&selector))?;
+        self.list(cluster, &POD_LIST, Some(&selector))?;
+        Ok(true)
+    }
+
+    /// One list call, its MACs added to the holders.
+    fn list(
+        &mut self,
+        cluster: &impl Cluster,
+        call: &ListCall,
+        label_selector: Option<&str>,
+    ) -> Result<(), InventoryError> {
+        let payload = cluster
+            .list_resources_all(&call.request(label_selector))
+            .map_err(|e| call.error(label_selector, e))?;
+        let list = self.lists.len();
+        let read = match call.kind {
+            Kind::VirtualMachine => add_vms(&payload, list, &mut self.holders),
+            // Pods listed by a label hold MACs: each is read in the pass that finds it.
+            Kind::Pod if label_selector.is_some() => {
+                add_labelled_pods(&payload, list, &mut self.holders)
+            }
+            Kind::Pod => add_pods(&payload, list, &mut self.holders),
+        };
+        read.map_err(|e| {
+            call.error(
+                label_selector,
+                format!("the response is not a Kubernetes List: {e}"),
+            )
+        })?;
+        self.lists.push(payload);
+        Ok(())
+    }
+
+    /// Number of holders read so far; `macs().skip(n)` are those read after.
+    pub fn len(&self) -> usize {
+        self.holders.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.holders.is_empty()
     }
 
     /// Every held MAC, once per interface or network that holds it, in the hosts' list
@@ -193,9 +268,10 @@ impl Inventory {
     /// The owner of the item at `source`, read the way the load read it.
     fn owner(&self, source: Source) -> Option<Owner> {
         let range = source.start as usize..source.end as usize;
+        let item = self.lists.get(usize::from(source.list))?.get(range)?;
         match source.kind {
             Kind::VirtualMachine => {
-                let vm: VirtualMachineView = serde_json::from_slice(self.vms.get(range)?).ok()?;
+                let vm: VirtualMachineView = serde_json::from_slice(item).ok()?;
                 Some(Owner {
                     kind: Kind::VirtualMachine,
                     namespace: vm.metadata.namespace.to_string(),
@@ -204,7 +280,7 @@ impl Inventory {
                 })
             }
             Kind::Pod => {
-                let pod: PodView = serde_json::from_slice(self.pods.get(range)?).ok()?;
+                let pod: PodView = serde_json::from_slice(item).ok()?;
                 Some(Owner {
                     kind: Kind::Pod,
                     namespace: pod.metadata.namespace.to_string(),
@@ -216,36 +292,36 @@ impl Inventory {
     }
 }
 
-fn add_vms(payload: &[u8], holders: &mut Vec<(Mac, Source)>) -> Result<(), InventoryError> {
+fn add_vms(payload: &[u8], list: usize, holders: &mut Vec<(Mac, Source)>) -> Result<(), ScanError> {
     let mut reader = VmReader::default();
-    add_items(
-        payload,
-        &VM_LIST,
-        Kind::VirtualMachine,
-        holders,
-        |c, visit| reader.read_listed(c, visit),
-    )
+    add_items(payload, Kind::VirtualMachine, list, holders, |c, visit| {
+        reader.read_listed(c, visit)
+    })
 }
 
+fn add_labelled_pods(
+    payload: &[u8],
+    list: usize,
+    holders: &mut Vec<(Mac, Source)>,
+) -> Result<(), ScanError> {
+    let mut buffer = Vec::new();
+    add_items(payload, Kind::Pod, list, holders, |c, visit| {
+        pod::read_listed(c, &mut buffer, visit)
+    })
+}
+
+/// Every pod of the cluster: most carry no Multus annotation, and finding an item's extent and
+/// searching it for the key (memchr's SIMD search) costs less than stepping through its members.
 fn add_pods(
     payload: &[u8],
-    mode: InventoryMode,
+    list: usize,
     holders: &mut Vec<(Mac, Source)>,
-) -> Result<(), InventoryError> {
-    if POD_LIST.selects_by_label(mode) {
-        // Tracked pods hold MACs: each is read in the pass that finds it.
-        let mut buffer = Vec::new();
-        return add_items(payload, &POD_LIST, Kind::Pod, holders, |c, visit| {
-            pod::read_listed(c, &mut buffer, visit)
-        });
-    }
-    // Most pods carry no Multus annotation: finding an item's extent and searching it for the
-    // key (memchr's SIMD search) costs less than stepping through its members.
+) -> Result<(), ScanError> {
     let mut buffer = Vec::new();
     scan::list_items(payload, |range| {
         let item = &payload[range.clone()];
         if POD_NEEDLE.find(item).is_some() {
-            let from = source(Kind::Pod, range);
+            let from = source(Kind::Pod, list, range);
             // The scan has found the item's end, so reading it cannot fail.
             let read = pod::read_listed(&mut Cursor::new(item), &mut buffer, &mut |mac| {
                 holders.push((mac, from));
@@ -253,27 +329,25 @@ fn add_pods(
             debug_assert!(read.is_ok());
         }
     })
-    .map_err(|e| POD_LIST.error(format!("the response is not a Kubernetes List: {e}")))
 }
 
-/// Reads every item of the List `call` answered with `read`, which moves past the item and
-/// calls back with each MAC it holds. Objects are read in the same pass that finds them.
+/// Reads every item of a List with `read`, which moves past the item and calls back with each
+/// MAC it holds. Objects are read in the same pass that finds them.
 fn add_items<'a>(
     payload: &'a [u8],
-    call: &ListCall,
     kind: Kind,
+    list: usize,
     holders: &mut Vec<(Mac, Source)>,
     mut read: impl FnMut(&mut Cursor<'a>, &mut dyn FnMut(Mac)) -> Result<(), ScanError>,
-) -> Result<(), InventoryError> {
-    let unknown = source(kind, 0..0);
+) -> Result<(), ScanError> {
+    let unknown = source(kind, list, 0..0);
     scan::list_items_with(payload, |cursor| {
         let start = cursor.next_value_at();
         let first = holders.len();
         read(cursor, &mut |mac| holders.push((mac, unknown)))?;
         // The item's extent is known once it has been read.
-        let from = source(kind, start..cursor.position());
+        let from = source(kind, list, start..cursor.position());
         holders[first..].iter_mut().for_each(|(_, s)| *s = from);
         Ok(())
     })
-    .map_err(|e| call.error(format!("the response is not a Kubernetes List: {e}")))
 }

@@ -13,9 +13,10 @@ use serde::Deserialize;
 
 use super::held_macs;
 use super::vm::{Seen, plain_key};
+use crate::keys::NETWORKS_ANNOTATION;
 use crate::mac::Mac;
 use crate::metadata::{ListedPodMetadata, Text};
-use crate::multus::{self, NETWORKS_ANNOTATION};
+use crate::multus;
 use crate::scan::{Cursor, ScanError, key_is};
 
 type Read<T = ()> = Result<T, ScanError>;

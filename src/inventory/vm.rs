@@ -16,7 +16,7 @@ use serde::de::IgnoredAny;
 use crate::mac::Mac;
 use crate::metadata::Metadata;
 use crate::scan::{Cursor, ScanError, key_is};
-use crate::virtual_machine::interfaces::{Spec, VirtualMachineView, is_eligible};
+use crate::vm_interfaces::{Spec, VirtualMachineView, is_eligible};
 
 lazy_static! {
     /// The one metadata key the inventory needs, as the host's JSON writer spells it.

@@ -73,6 +73,17 @@ pub fn pod(namespace: &str, name: &str, networks: Option<&str>, vmi: Option<&str
     pod
 }
 
+/// The handler tests answer host calls in order from a `FakeCluster` queue of two lists (VMs,
+/// then Pods), so they run under `pods-tracked` unless they name a mode: the rules they check
+/// do not depend on the mode. `inventory: indexed` (the default) has its own tests, against a
+/// cluster that evaluates label selectors (tests/indexed.rs).
+pub fn by_kind(mut settings: Value) -> Value {
+    if let Some(map) = settings.as_object_mut() {
+        map.entry("inventory").or_insert(json!("pods-tracked"));
+    }
+    settings
+}
+
 /// The `validate` payload for an admission request.
 pub fn payload(
     group: &str,
@@ -82,6 +93,7 @@ pub fn payload(
     old_object: Option<&Value>,
     settings: Value,
 ) -> Vec<u8> {
+    let settings = by_kind(settings);
     let namespace = object["metadata"]["namespace"].as_str().unwrap_or("");
     serde_json::to_vec(&json!({
         "settings": settings,

@@ -5,19 +5,52 @@ ownerReference; about 620 bytes of metadata per pod).
 - every VM has two interfaces with MACs (masquerade on the pod network, bridge on a Multus
   network) and the tracking label, as the policy admitted it;
 - the first pods are the VMs' virt-launcher pods (owner: the VMI; their Multus annotation holds
-  the VM's MAC; no tracking label: the policy leaves launcher pods to the VM);
+  the VM's MAC; no tracking or index label: the policy leaves launcher pods to the VM);
 - of the other pods, `mac_share` hold a MAC of their own in the Multus annotation and carry the
   tracking label; the rest are ordinary workload pods owned by a ReplicaSet.
+
+MACs are spread over all 256 blocks (the fifth octet, behaviour.md section 7.1): object n's
+MACs are in block n mod 256, both MACs of a VM in the same block, as the `indexed` allocation
+puts them. The index labels (`kubemacpool.io/indexed: "v1"` and `mac-block.kubemacpool.io/<bb>`
+for each block of a MAC the object holds) depend on `adoption`:
+
+- `adopted`: every VM and every MAC-holding (tracked) pod carries them, as the policy writes them
+  in every inventory mode;
+- `half`: the same, except that every other VM (the odd ones) has neither
+  `kubemacpool.io/indexed` nor a mac-block label (VMs created before the policy, or admitted by
+  an older version): `indexed`'s `kubemacpool.io/indexed!=v1` list returns those;
+- `none`: no index label at all (a cluster admitted by the version before `indexed`).
+
+Objects are generated one at a time (`objects()`), so that a 100,000-VM cluster need not be
+held as Python dicts (the fake API server keeps only their encoded bytes).
 """
 
 import json
 
 TRACKED = "kubemacpool.io/tracked"
+INDEXED = "kubemacpool.io/indexed"
+INDEXED_VALUE = "v1"
+BLOCK_PREFIX = "mac-block.kubemacpool.io/"
 NETWORKS = "k8s.v1.cni.cncf.io/networks"
+ADOPTIONS = ("adopted", "half", "none")
 
 
 def mac(prefix, n):
-    return "02:%02x:%02x:%02x:%02x:%02x" % (prefix, (n >> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255)
+    """A MAC in block n mod 256 (the fifth octet), unique per (prefix, n) for n < 2^32."""
+    return "02:%02x:%02x:%02x:%02x:%02x" % (prefix, (n >> 24) & 255, (n >> 16) & 255, n & 255, (n >> 8) & 255)
+
+
+def block(address):
+    """The index block of a MAC in normal form: its fifth octet, two lower-case hex digits."""
+    return address.lower().replace("-", ":").split(":")[4]
+
+
+def index_labels(labels, macs):
+    """Adds the labels the policy writes on an object that holds `macs` (section 7.1)."""
+    labels[INDEXED] = INDEXED_VALUE
+    for address in macs:
+        labels[BLOCK_PREFIX + block(address)] = ""
+    return labels
 
 
 def uid(kind, n):
@@ -41,13 +74,20 @@ def meta(namespace, name, n, kind, labels, annotations, owner=None, generate_nam
     return m
 
 
-def vm(i):
+def vm_macs(i):
+    return [mac(0x10, i), mac(0x11, i)]
+
+
+def vm(i, adoption="adopted"):
     namespace, name = f"tenant-{i % 50:02d}", f"vm-{i:05d}"
+    default_mac, blue_mac = vm_macs(i)
+    labels = {TRACKED: "true", "app.kubernetes.io/name": name, "kubevirt.io/os": "fedora"}
+    if adoption == "adopted" or (adoption == "half" and i % 2 == 0):
+        index_labels(labels, (default_mac, blue_mac))
     return {
         "apiVersion": "kubevirt.io/v1",
         "kind": "VirtualMachine",
-        "metadata": meta(namespace, name, i, 1,
-                         {TRACKED: "true", "app.kubernetes.io/name": name, "kubevirt.io/os": "fedora"},
+        "metadata": meta(namespace, name, i, 1, labels,
                          {"kubevirt.io/latest-observed-api-version": "v1",
                           "kubevirt.io/storage-observed-api-version": "v1"}),
         "spec": {
@@ -59,8 +99,8 @@ def vm(i):
                         "devices": {
                             "disks": [{"name": "root", "disk": {"bus": "virtio"}}],
                             "interfaces": [
-                                {"name": "default", "masquerade": {}, "macAddress": mac(0x10, i)},
-                                {"name": "blue", "bridge": {}, "macAddress": mac(0x11, i)},
+                                {"name": "default", "masquerade": {}, "macAddress": default_mac},
+                                {"name": "blue", "bridge": {}, "macAddress": blue_mac},
                             ],
                         },
                         "resources": {"requests": {"memory": "2Gi"}},
@@ -75,7 +115,13 @@ def vm(i):
     }
 
 
-def pod(j, vms, mac_share):
+def holds_own_mac(j, vms, mac_share):
+    """Whether workload pod j holds a MAC of its own (every 1/mac_share-th one)."""
+    every = max(1, round(1 / mac_share)) if mac_share > 0 else 0
+    return j >= vms and every and j % every == 0
+
+
+def pod(j, vms, mac_share, adoption="adopted"):
     common_annotations = {
         "kubectl.kubernetes.io/restartedAt": "2026-11-20T08:00:00Z",
         "prometheus.io/scrape": "true",
@@ -102,10 +148,12 @@ def pod(j, vms, mac_share):
               "app.kubernetes.io/part-of": "shop", "pod-template-hash": "7c9d8f6b5d"}
     annotations = dict(common_annotations)
     # Every 1/mac_share-th workload pod holds a MAC of its own, admitted (and labelled) by the policy.
-    every = max(1, round(1 / mac_share)) if mac_share > 0 else 0
-    if every and j % every == 0:
+    if holds_own_mac(j, vms, mac_share):
         labels[TRACKED] = "true"
-        annotations[NETWORKS] = json.dumps([{"name": "blue-net", "mac": mac(0x20, j)}], separators=(",", ":"))
+        own = mac(0x20, j)
+        if adoption != "none":
+            index_labels(labels, (own,))
+        annotations[NETWORKS] = json.dumps([{"name": "blue-net", "mac": own}], separators=(",", ":"))
     owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"{app}-7c9d8f6b5d",
              "uid": uid(4, j % 400), "controller": True, "blockOwnerDeletion": True}
     return {"apiVersion": "v1", "kind": "Pod",
@@ -115,6 +163,75 @@ def pod(j, vms, mac_share):
             "status": {"phase": "Running"}}
 
 
-def generate(vms, pods, mac_share=0.05):
-    return {"VirtualMachine": [vm(i) for i in range(vms)],
-            "Pod": [pod(j, vms, mac_share) for j in range(pods)]}
+def objects(vms, pods, mac_share=0.05, adoption="adopted"):
+    """Yields (kind, object), VMs first, one at a time."""
+    if adoption not in ADOPTIONS:
+        raise ValueError(f"adoption must be one of {ADOPTIONS}, not {adoption!r}")
+    for i in range(vms):
+        yield "VirtualMachine", vm(i, adoption)
+    for j in range(pods):
+        yield "Pod", pod(j, vms, mac_share, adoption)
+
+
+def generate(vms, pods, mac_share=0.05, adoption="adopted"):
+    out = {"VirtualMachine": [], "Pod": []}
+    for kind, obj in objects(vms, pods, mac_share, adoption):
+        out[kind].append(obj)
+    return out
+
+
+def held_macs(vms, pods, mac_share=0.05):
+    """Every MAC the generated cluster holds (VMs' interfaces, tracked pods' annotations), without
+    generating the objects: what a check of the policy's answers compares against."""
+    held = {m for i in range(vms) for m in vm_macs(i)}
+    held.update(mac(0x20, j) for j in range(vms, pods) if holds_own_mac(j, vms, mac_share))
+    return held
+
+
+def count(vms, pods, mac_share=0.05, adoption="adopted"):
+    """What the selectors of each inventory mode return on this cluster (for the report)."""
+    tracked_pods = sum(1 for j in range(vms, pods) if holds_own_mac(j, vms, mac_share))
+    unindexed_vms = {"adopted": 0, "half": vms // 2, "none": vms}[adoption]
+    return {"vms": vms, "pods": pods, "tracked_pods": tracked_pods, "unindexed_vms": unindexed_vms,
+            "unindexed_tracked_pods": tracked_pods if adoption == "none" else 0}
+
+
+def allocation_hash(parts):
+    """A copy of `allocation_hash` in the policy's src/allocator.rs (also copied into
+    bench-guests/src/lib.rs): 64-bit FNV-1a over each part followed by a 0xFF byte, then the
+    SplitMix64 finaliser. The benchmark uses it to predict where the policy's search starts."""
+    mask = (1 << 64) - 1
+    h = 0xcbf29ce484222325
+    for part in parts:
+        for byte in part.encode() + b"\xff":
+            h = ((h ^ byte) * 0x100000001b3) & mask
+    h = ((h ^ (h >> 30)) * 0xbf58476d1ce4e5b9) & mask
+    h = ((h ^ (h >> 27)) * 0x94d049bb133111eb) & mask
+    return h ^ (h >> 31)
+
+
+def object_block(kind, namespace, name, seed=""):
+    """The block `indexed` allocates an object's MACs in on the default range (all 256 blocks
+    hold pool addresses): hash(seed, kind, namespace, name) mod 256, two hex digits."""
+    return "%02x" % (allocation_hash([seed, kind, namespace, name]) % 256)
+
+
+def search_start(kind, namespace, name, place, seed=""):
+    """Where `indexed` starts the search for `place` (an interface, or a Multus network's hash
+    name) on the default range: the j-th address of the object's block in ascending order, j =
+    hash(seed, kind, namespace, name, place) mod 2^32 (the range's addresses in one block)."""
+    b = int(object_block(kind, namespace, name, seed), 16)
+    j = allocation_hash([seed, kind, namespace, name, place]) % (1 << 32)
+    return block_address(b, j)
+
+
+def block_address(b, j):
+    """The j-th address of the default range in block b (fifth octet b), ascending."""
+    return "02:%02x:%02x:%02x:%02x:%02x" % ((j >> 24) & 255, (j >> 16) & 255, (j >> 8) & 255, b, j & 255)
+
+
+def next_in_block(address):
+    """The address after `address` among the default range's addresses of its block."""
+    o = [int(x, 16) for x in address.split(":")]
+    j = (o[1] << 24 | o[2] << 16 | o[3] << 8 | o[5]) + 1
+    return block_address(o[4], j % (1 << 32))

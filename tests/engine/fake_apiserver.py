@@ -3,20 +3,37 @@
 
 It serves what kube-rs in policy-server 1.35 asks for when a policy lists or gets VirtualMachines
 and Pods: discovery of `v1` and `kubevirt.io/v1`, paged lists (`limit`/`continue`) with label
-selectors, watches that send a bookmark and stay open, and GETs of single objects with a 404
-Status body when the object does not exist. Nothing is ever written.
+selectors evaluated as the API server does (`k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`,
+`k notin (a,b)`, `k>n`, `k<n`, comma = and), watches that send a bookmark and stay open, and GETs
+of single objects with a 404 Status body when the object does not exist. Nothing is ever written.
 
     fake_apiserver.py --cluster test_data/cluster.json --port-file PORT_FILE
-    fake_apiserver.py --generate 10000:100000 --port-file PORT_FILE   (see cluster.py)
+    fake_apiserver.py --generate 10000:100000 [--adoption adopted|half|none] --port-file PORT_FILE
+                      (see cluster.py; --extra FILE adds the objects of a JSON file of the --cluster form)
 
-It writes a kubeconfig for itself (--kubeconfig), and counts the requests it served per path
-(GET /_stats), which tests use to check how often policy-server listed a kind.
+It writes a kubeconfig for itself (--kubeconfig). GET /_stats counts what it served: `list <Kind>`
+(`list <Kind> <selector>` with a label selector) per LIST, counting its first page only (so one
+count per reflector's initial list), `pages` for every page, `watch <Kind>[ <selector>]` per watch
+request, `open watches` (watch connections open now), `open watches peak`, and `tcp_nodelay` of
+the connection that asked.
+
+Many long-lived watches: policy-server keeps one watch per distinct (kind, selector) forever, up
+to 514 with `inventory: indexed`. Each connection has its own daemon thread; accepted sockets get
+TCP_NODELAY (without it, a response's body waited behind its headers for the client's delayed
+ACK: 6-10 ms added to every new watch); the listen backlog holds 1024 connections (the default 5
+dropped the connects of a burst of new watches); a watch answers `Connection: close`, so the
+client never reuses a connection that the server is about to close at the watch's timeout; a
+watch notices at once when its client goes away (poll(), which has no descriptor limit, where
+select() fails above 1023); and the open-files limit is raised to the hard limit.
 """
 
 import argparse
 import json
 import os
 import re
+import resource
+import select
+import socket
 import sys
 import threading
 import time
@@ -28,8 +45,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster as generated  # noqa: E402
 
 RESOURCE_VERSION = "5000"
+BOOKMARK_SECONDS = 5
 
-# kind -> (group/version path prefix, plural, list kind)
+# kind -> (group/version path prefix, plural, list kind, apiVersion)
 RESOURCES = {
     "Pod": ("/api/v1", "pods", "PodList", "v1"),
     "VirtualMachine": ("/apis/kubevirt.io/v1", "virtualmachines", "VirtualMachineList", "kubevirt.io/v1"),
@@ -54,21 +72,129 @@ def discovery(group_version, kinds):
     }
 
 
+# Label selectors, as k8s.io/apimachinery/pkg/labels.Parse reads them.
+_TOKEN = re.compile(r"\s*(?:(!=|==|=|!|\(|\)|,|>|<)|([^\s!=(),<>]+))")
+_NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+_KEY = re.compile(r"(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*/)?" + _NAME)
+_VALUE = re.compile(r"(?:" + _NAME + r")?")
+
+
+def _tokens(text):
+    out, pos = [], 0
+    text = text or ""
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if not m:
+            raise ValueError(f"unable to parse requirement: unexpected character at {pos} in {text!r}")
+        out.append(("op", m[1]) if m[1] else ("id", m[2]))
+        pos = m.end()
+    return out
+
+
+def _key(key):
+    if not _KEY.fullmatch(key) or ("/" in key and len(key.rsplit("/", 1)[0]) > 253):
+        raise ValueError(f"invalid label key {key!r}")
+    return key
+
+
+def _value(value):
+    if not _VALUE.fullmatch(value):
+        raise ValueError(f"invalid label value {value!r}")
+    return value
+
+
 def parse_selector(text):
-    """Equality- and existence-based label selectors: a=b, a==b, a!=b, a, !a (comma = and)."""
+    """A label selector as a predicate on an object's labels (a dict). Raises ValueError on a
+    selector the API server would refuse. `k!=v` and `k notin (...)` hold when k is absent, as in
+    Kubernetes; `k in (...)` and `k=v` need k. An empty selector selects everything."""
+    toks = _tokens(text)
     tests = []
-    for term in filter(None, (t.strip() for t in (text or "").split(","))):
-        if m := re.fullmatch(r"([^=!\s]+)\s*!=\s*(\S*)", term):
-            tests.append(lambda labels, k=m[1], v=m[2]: labels.get(k) != v)
-        elif m := re.fullmatch(r"([^=!\s]+)\s*==?\s*(\S*)", term):
-            tests.append(lambda labels, k=m[1], v=m[2]: labels.get(k) == v)
-        elif m := re.fullmatch(r"!\s*(\S+)", term):
-            tests.append(lambda labels, k=m[1]: k not in labels)
-        elif re.fullmatch(r"\S+", term):
-            tests.append(lambda labels, k=term: k in labels)
+    i = 0
+
+    def peek():
+        return toks[i] if i < len(toks) else ("end", None)
+
+    while i < len(toks):
+        tok = peek()
+        if tok == ("op", "!"):
+            i += 1
+            kind, key = peek()
+            if kind != "id":
+                raise ValueError(f"expected a key after '!' in {text!r}")
+            i += 1
+            key = _key(key)
+            tests.append(lambda labels, k=key: k not in labels)
+        elif tok[0] == "id":
+            key = _key(tok[1])
+            i += 1
+            op = peek()
+            if op in (("end", None), ("op", ",")):
+                tests.append(lambda labels, k=key: k in labels)
+            elif op[0] == "op" and op[1] in ("=", "==", "!=", ">", "<"):
+                i += 1
+                nxt = peek()
+                if nxt[0] == "id":
+                    value = nxt[1]
+                    i += 1
+                elif nxt in (("end", None), ("op", ",")) and op[1] not in (">", "<"):
+                    value = ""
+                else:
+                    raise ValueError(f"expected a value after {op[1]!r} in {text!r}")
+                if op[1] in (">", "<"):
+                    if not re.fullmatch(r"-?[0-9]+", value):
+                        raise ValueError(f"for 'gt', 'lt' operators, the value must be an integer: {value!r}")
+                    bound = int(value)
+
+                    def compare(labels, k=key, b=bound, gt=op[1] == ">"):
+                        v = labels.get(k)
+                        if v is None or not re.fullmatch(r"-?[0-9]+", v):
+                            return False
+                        return int(v) > b if gt else int(v) < b
+                    tests.append(compare)
+                elif op[1] == "!=":
+                    tests.append(lambda labels, k=key, v=_value(value): labels.get(k) != v)
+                else:
+                    tests.append(lambda labels, k=key, v=_value(value): labels.get(k) == v)
+            elif op[0] == "id" and op[1] in ("in", "notin"):
+                i += 1
+                if peek() != ("op", "("):
+                    raise ValueError(f"expected '(' after {op[1]!r} in {text!r}")
+                i += 1
+                # `(a,b)`; an empty element (`()`, `(,a)`, `(a,)`) is the empty value, as in Kubernetes.
+                values, current = set(), None
+                while True:
+                    nxt = peek()
+                    i += 1
+                    if nxt[0] == "id" and current is None:
+                        current = _value(nxt[1])
+                    elif nxt == ("op", ","):
+                        values.add(current or "")
+                        current = None
+                    elif nxt == ("op", ")"):
+                        values.add(current or "")
+                        break
+                    else:
+                        raise ValueError(f"expected a value, ',' or ')' in the values of {text!r}")
+                if op[1] == "in":
+                    tests.append(lambda labels, k=key, vs=frozenset(values): labels.get(k) in vs)
+                else:
+                    tests.append(lambda labels, k=key, vs=frozenset(values): labels.get(k) not in vs)
+            else:
+                raise ValueError(f"unable to parse requirement: unexpected {op[1]!r} after {key!r} in {text!r}")
         else:
-            raise ValueError(f"unsupported label selector term {term!r}")
-    return lambda obj: all(t(obj["metadata"].get("labels") or {}) for t in tests)
+            raise ValueError(f"unable to parse requirement: unexpected {tok[1]!r} in {text!r}")
+        # After a requirement: the end, or a comma and another requirement.
+        sep = peek()
+        if sep == ("end", None):
+            break
+        if sep != ("op", ","):
+            raise ValueError(f"expected ',' between requirements in {text!r}")
+        i += 1
+        if peek()[0] != "id" and peek() != ("op", "!"):
+            raise ValueError(f"expected an identifier after ',' in {text!r}")
+    return lambda labels: all(t(labels) for t in tests)
 
 
 def not_found(plural, group, name):
@@ -84,17 +210,35 @@ def not_found(plural, group, name):
     }
 
 
+def bad_request(message):
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": "BadRequest", "code": 400}
+
+
 class Cluster:
-    def __init__(self, objects):
-        self.objects = objects  # kind -> list of objects
-        self.by_name = {
-            kind: {(o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in items}
-            for kind, items in objects.items()
-        }
-        # Encoded once: a list page is then a join of bytes, so that the fake server's own cost
-        # stays far below policy-server's.
-        self.encoded = {kind: [json.dumps(self.listed(kind, o), separators=(",", ":")).encode() for o in items]
-                        for kind, items in objects.items()}
+    """The objects, kept as their encoded list items (bytes) beside their labels, so that a
+    100,000-VM cluster costs its JSON, not Python dicts; a list page is then a join of bytes and
+    the fake server's own cost stays far below policy-server's. What a selector selects is
+    computed once per (kind, selector): nothing ever changes."""
+
+    def __init__(self, objects=None):
+        self.encoded = {kind: [] for kind in RESOURCES}
+        self.labels = {kind: [] for kind in RESOURCES}
+        self.by_name = {kind: {} for kind in RESOURCES}
+        self.selected = {}
+        self.lock = threading.Lock()
+        for kind, items in (objects or {}).items():
+            for obj in items:
+                self.add(kind, obj)
+
+    def add(self, kind, obj):
+        metadata = obj["metadata"]
+        self.by_name[kind][(metadata.get("namespace"), metadata["name"])] = len(self.encoded[kind])
+        self.labels[kind].append(metadata.get("labels") or {})
+        self.encoded[kind].append(json.dumps(self.listed(kind, obj), separators=(",", ":")).encode())
+
+    def count(self):
+        return sum(map(len, self.encoded.values()))
 
     @staticmethod
     def listed(kind, obj):
@@ -102,6 +246,42 @@ class Cluster:
         if kind == "Pod":
             return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
         return obj
+
+    def get(self, kind, namespace, name):
+        index = self.by_name.get(kind, {}).get((namespace, name))
+        if index is None:
+            return None
+        obj = json.loads(self.encoded[kind][index])
+        if kind == "Pod":
+            obj = {"apiVersion": "v1", "kind": "Pod", **obj}
+        return obj
+
+    def select(self, kind, selector):
+        key = (kind, selector or "")
+        with self.lock:
+            chosen = self.selected.get(key)
+        if chosen is None:
+            selects = parse_selector(selector)  # ValueError: a bad request
+            encoded = self.encoded.get(kind, [])
+            if not selector:
+                chosen = encoded
+            else:
+                chosen = [encoded[i] for i, labels in enumerate(self.labels.get(kind, [])) if selects(labels)]
+            with self.lock:
+                self.selected[key] = chosen
+        return chosen
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 1024
+    allow_reuse_address = True
+
+    def get_request(self):
+        sock, address = super().get_request()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock, address
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -112,27 +292,35 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         if os.environ.get("FAKE_APISERVER_LOG"):
-            sys.stderr.write("fake-apiserver: " + fmt % args + "\n")
+            sys.stderr.write(f"fake-apiserver {time.time():.3f}: " + fmt % args + "\n")
 
     def send_json(self, status, body):
         data = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        # Headers and body in one write.
+        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer.append(data)
+        self.flush_headers()
 
-    def count(self, key):
+    def count(self, key, by=1):
         with self.stats_lock:
-            self.stats[key] += 1
+            self.stats[key] += by
+            if key == "open watches":
+                self.stats["open watches peak"] = max(self.stats["open watches peak"], self.stats[key])
 
     def do_GET(self):
         url = urlparse(self.path)
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         path = url.path.rstrip("/")
         if path == "/_stats":
             with self.stats_lock:
-                return self.send_json(200, dict(self.stats))
+                stats = dict(self.stats)
+            stats.setdefault("open watches", 0)
+            stats.setdefault("open watches peak", 0)
+            stats["tcp_nodelay"] = self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            return self.send_json(200, stats)
         if path == "/api/v1":
             return self.send_json(200, discovery("v1", ["Pod"]))
         if path == "/apis/kubevirt.io/v1":
@@ -141,14 +329,18 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"major": "1", "minor": "34", "gitVersion": "v1.34.0-fake"})
         for kind, (prefix, plural, list_kind, api_version) in RESOURCES.items():
             if path == f"{prefix}/{plural}":
+                selector = query.get("labelSelector") or ""
+                what = f"{kind} {selector}" if selector else kind
                 if query.get("watch") in ("true", "1"):
-                    self.count(f"watch {kind}")
+                    self.count(f"watch {what}")
                     return self.watch(kind, api_version, query)
-                self.count(f"list {kind}")
+                self.count("pages")
+                if not query.get("continue"):
+                    self.count(f"list {what}")
                 return self.list(kind, list_kind, api_version, query)
             if m := re.fullmatch(re.escape(prefix) + r"/namespaces/([^/]+)/" + plural + r"/([^/]+)", path):
                 self.count(f"get {kind}")
-                obj = self.cluster.by_name.get(kind, {}).get((m[1], m[2]))
+                obj = self.cluster.get(kind, m[1], m[2])
                 if obj is None:
                     group = api_version.split("/")[0] if "/" in api_version else ""
                     return self.send_json(404, not_found(plural, group, m[2]))
@@ -158,13 +350,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def list(self, kind, list_kind, api_version, query):
         try:
-            selects = parse_selector(query.get("labelSelector"))
+            chosen = self.cluster.select(kind, query.get("labelSelector"))
         except ValueError as e:
-            return self.send_json(400, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                                        "message": str(e), "reason": "BadRequest", "code": 400})
-        items = self.cluster.objects.get(kind, [])
-        encoded = self.cluster.encoded.get(kind, [])
-        chosen = [encoded[i] for i, obj in enumerate(items) if selects(obj)]
+            return self.send_json(400, bad_request(str(e)))
         start = int(query.get("continue") or 0)
         limit = int(query.get("limit") or 0) or len(chosen)
         page = chosen[start:start + limit]
@@ -177,25 +365,42 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(200, head + b',"items":[' + b",".join(page) + b"]}")
 
     def watch(self, kind, api_version, query):
-        """Nothing ever changes: a bookmark now and then until the watch times out."""
+        """Nothing ever changes: a bookmark now and then until the watch times out or the
+        client goes away."""
+        try:
+            parse_selector(query.get("labelSelector"))
+        except ValueError as e:
+            return self.send_json(400, bad_request(str(e)))
+        self.close_connection = True
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
         self.end_headers()
         bookmark = json.dumps({"type": "BOOKMARK", "object": {
             "kind": kind, "apiVersion": api_version,
             "metadata": {"resourceVersion": RESOURCE_VERSION,
-                         "annotations": {"k8s.io/initial-events-end": "true"}}}}).encode() + b"\n"
-        deadline = time.monotonic() + min(int(query.get("timeoutSeconds") or 290), 290)
+                         "annotations": {"k8s.io/initial-events-end": "true"}}}},
+            separators=(",", ":")).encode() + b"\n"
+        seconds = min(int(query.get("timeoutSeconds") or 290), 290)
+        poller = select.poll()
+        poller.register(self.connection, select.POLLIN | select.POLLERR | select.POLLHUP)
+        self.count("open watches")
         try:
-            while time.monotonic() < deadline:
+            for _ in range(max(1, seconds // BOOKMARK_SECONDS)):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(bookmark), bookmark))
                 self.wfile.flush()
-                time.sleep(5)
+                # The client sends nothing on a watch: readable means it closed (or broke) it.
+                # (poll, not select: select fails on descriptors above 1023, and hundreds of
+                # watches get there.)
+                if poller.poll(BOOKMARK_SECONDS * 1000):
+                    return
             self.wfile.write(b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError):
+            self.wfile.flush()
+        except OSError:  # BrokenPipeError, ConnectionResetError, ...
             pass
-        self.close_connection = True
+        finally:
+            self.count("open watches", -1)
 
 
 def kubeconfig(port):
@@ -219,27 +424,57 @@ users:
 """
 
 
+def raise_open_files_limit():
+    """One descriptor per connection, and policy-server holds up to 514 watches (more with
+    several replicas or floors beside it): lift the soft limit to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 1 << 20, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def serve(cluster, port=0):
+    """A running server (in a daemon thread) for `cluster`: returns (server, port)."""
+    Handler.cluster = cluster
+    server = Server(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--cluster", help="JSON file: {\"VirtualMachine\": [...], \"Pod\": [...]}")
     source.add_argument("--generate", help="VMS:PODS, a generated cluster (cluster.py)")
     parser.add_argument("--mac-share", type=float, default=0.05, help="with --generate: pods holding a Multus MAC")
+    parser.add_argument("--adoption", choices=generated.ADOPTIONS, default="adopted",
+                        help="with --generate: which objects carry the index labels (cluster.py)")
+    parser.add_argument("--extra", help="JSON file of the --cluster form: objects added to the cluster")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file", help="where to write the port once listening")
     parser.add_argument("--kubeconfig", help="where to write a kubeconfig for this server")
     args = parser.parse_args()
+    raise_open_files_limit()
 
+    cluster = Cluster()
     if args.cluster:
         with open(args.cluster) as f:
-            objects = json.load(f)
+            for kind, items in json.load(f).items():
+                for obj in items:
+                    cluster.add(kind, obj)
     else:
         vms, pods = (int(n) for n in args.generate.split(":"))
-        objects = generated.generate(vms, pods, args.mac_share)
-    Handler.cluster = Cluster(objects)
-
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
+        for kind, obj in generated.objects(vms, pods, args.mac_share, args.adoption):
+            cluster.add(kind, obj)
+    if args.extra:
+        with open(args.extra) as f:
+            for kind, items in json.load(f).items():
+                for obj in items:
+                    cluster.add(kind, obj)
+    Handler.cluster = cluster
+    server = Server(("127.0.0.1", args.port), Handler)
     port = server.server_address[1]
     if args.kubeconfig:
         with open(args.kubeconfig, "w") as f:
@@ -248,7 +483,7 @@ def main():
         with open(args.port_file + ".tmp", "w") as f:
             f.write(str(port))
         os.replace(args.port_file + ".tmp", args.port_file)
-    print(f"fake-apiserver: {sum(map(len, objects.values()))} objects on 127.0.0.1:{port}", flush=True)
+    print(f"fake-apiserver: {cluster.count()} objects on 127.0.0.1:{port}", flush=True)
     server.serve_forever()
 
 

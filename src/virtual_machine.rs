@@ -2,8 +2,6 @@
 //! checks, allocation for eligible interfaces, and the UPDATE merge that never changes a MAC
 //! the user did not change.
 
-pub mod interfaces;
-
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
@@ -14,13 +12,13 @@ use serde_json::Value;
 use crate::allocation::{Allocation, AllocationError, Subject};
 use crate::audit;
 use crate::cluster::Cluster;
-use crate::inventory::Inventory;
+use crate::index::{IndexLabels, Indexed, write_labels};
 use crate::mac::{Mac, ParseMacError};
-use crate::object::{Operation, add_tracking_label, hash_name, namespace_of};
+use crate::object::{Operation, hash_name, namespace_of};
 use crate::owner::{Identity, Kind};
-use crate::settings::{DuplicateMacs, Settings};
+use crate::settings::Settings;
 use crate::verdict::Verdict;
-use interfaces::{Nic, VirtualMachineView};
+use crate::vm_interfaces::{Nic, VirtualMachineView};
 
 const INTERFACES_POINTER: &str = "/spec/template/spec/domain/devices/interfaces";
 
@@ -153,12 +151,16 @@ fn collisions(
         .filter(|(nic, _)| nic.eligible)
         .filter_map(|(nic, mac)| Some(((*mac)?, format!("interface {}", nic.name))))
         .collect();
-    let identity = Identity {
-        family: Kind::VirtualMachine,
-        namespace: namespace_of(request, &vm.metadata.namespace),
-        name: &vm.metadata.name,
+    let holder = audit::Holder {
+        kind: Kind::VirtualMachine,
+        identity: Identity {
+            family: Kind::VirtualMachine,
+            namespace: namespace_of(request, &vm.metadata.namespace),
+            name: &vm.metadata.name,
+        },
+        labels: IndexLabels::read(&request.object),
     };
-    audit::report(cluster, settings, &identity, &held)
+    audit::report(cluster, settings, &holder, &held)
         .map_err(|e| VmError::Allocation(AllocationError::from(e)))
 }
 
@@ -194,15 +196,6 @@ fn mutate(
         .collect();
     check_duplicates(&nics, &macs, &plans)?;
 
-    let needs_inventory = plans.contains(&Plan::Allocate)
-        || (settings.duplicate_macs != DuplicateMacs::Allow
-            && plans.iter().any(|p| matches!(p, Plan::Requested(_))));
-    let inventory = if needs_inventory {
-        Inventory::load(cluster, settings.inventory).map_err(AllocationError::from)?
-    } else {
-        Inventory::default()
-    };
-
     let namespace = namespace_of(request, &vm.metadata.namespace);
     let subject = Subject {
         kind: Kind::VirtualMachine,
@@ -214,11 +207,20 @@ fn mutate(
             name: &vm.metadata.name,
         },
     };
+    let requested: Vec<Mac> = plans
+        .iter()
+        .filter_map(|plan| match plan {
+            Plan::Requested(mac) => Some(*mac),
+            _ => None,
+        })
+        .collect();
     let held = old_nics
         .iter()
         .filter_map(|nic| Mac::parse(nic.mac?).ok())
         .chain(macs.iter().flatten().copied());
-    let mut allocation = Allocation::new(settings, subject, inventory, held);
+    let allocates = plans.contains(&Plan::Allocate);
+    let mut allocation =
+        Allocation::start(settings, subject, cluster, &requested, held, allocates)?;
     for (nic, plan) in nics.iter().zip(&plans) {
         if let Plan::Requested(mac) = plan {
             allocation.request(*mac, &format!("interface {}", nic.name))?;
@@ -226,21 +228,27 @@ fn mutate(
     }
 
     let mut mutated = request.object.clone();
-    let mut holds_mac = false;
+    let mut holds = Vec::new();
     for (index, (nic, plan)) in nics.iter().zip(&plans).enumerate() {
         let written = match plan {
             Plan::Allocate => Some(allocation.allocate(nic.name)?.to_string()),
             Plan::Restore(old) => Some(old.to_string()),
             Plan::Keep | Plan::Requested(_) => None,
         };
-        holds_mac |= nic.eligible && (written.is_some() || nic.mac.is_some());
+        let final_mac = written
+            .as_deref()
+            .or(nic.mac)
+            .and_then(|m| Mac::parse(m).ok());
+        if nic.eligible
+            && let Some(mac) = final_mac
+        {
+            holds.push(mac);
+        }
         if let Some(mac) = written {
             set_mac(&mut mutated, index, mac);
         }
     }
-    if holds_mac {
-        add_tracking_label(&mut mutated);
-    }
+    write_labels(&mut mutated, &holds, Indexed::Always);
     Ok(Verdict::changed(
         &request.object,
         mutated,

@@ -1,0 +1,35 @@
+//! Every annotation and label key the policy reads or writes, and the label selectors of its
+//! list calls: one home, so that the object views, the inventory and the handlers agree on the
+//! spelling (behaviour.md sections 4, 7 and 7.1).
+
+/// Multus network-selection annotation, read and rewritten on Pod CREATE.
+pub const NETWORKS_ANNOTATION: &str = "k8s.v1.cni.cncf.io/networks";
+/// Multus sets this once a pod is wired; the policy leaves such pods alone on CREATE.
+pub const NETWORK_STATUS_ANNOTATION: &str = "k8s.v1.cni.cncf.io/network-status";
+
+/// Added to every Pod and VM the policy admits that holds a MAC; `inventory: pods-tracked`
+/// lists only the Pods that carry it, `inventory: tracked` only the Pods and VMs.
+pub const TRACKED_LABEL: &str = "kubemacpool.io/tracked";
+pub const TRACKED_VALUE: &str = "true";
+
+/// On every VM the policy handles and every Pod that holds a MAC: its `mac-block` labels are
+/// complete, so `inventory: indexed` finds it through them and not in the legacy lists.
+pub const INDEXED_LABEL: &str = "kubemacpool.io/indexed";
+/// The index format. A later format gets a new value, and objects of the old one show up in
+/// the legacy lists again until they are re-indexed.
+pub const INDEXED_VALUE: &str = "v1";
+
+/// `mac-block.kubemacpool.io/<bb>: ""`, one per block (fifth octet) of a MAC the object holds.
+pub const BLOCK_LABEL_PREFIX: &str = "mac-block.kubemacpool.io/";
+
+/// The annotation the README's adoption step writes to send every VM through the policy once;
+/// the policy never reads it: any UPDATE re-indexes.
+pub const REINDEX_ANNOTATION: &str = "kubemacpool.io/reindex";
+
+/// The label selector of the tracked lists. A constant: policy-server keeps one watch per
+/// distinct query, so a per-request value here would leak watches.
+pub const TRACKED_SELECTOR: &str = "kubemacpool.io/tracked=true";
+/// `inventory: indexed`, step 2: VMs whose labels the policy has not written yet.
+pub const LEGACY_VM_SELECTOR: &str = "kubemacpool.io/indexed!=v1";
+/// `inventory: indexed`, step 3: tracked Pods whose `mac-block` labels are not known complete.
+pub const LEGACY_POD_SELECTOR: &str = "kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v1";

@@ -1,0 +1,935 @@
+//! behaviour.md 7.1, `inventory: indexed` (the default), against a cluster that evaluates label
+//! selectors as the API server does: the calls and their order, the labels written, what is
+//! seen and what is not, allocation inside one block and across blocks, Pod UPDATE, and the
+//! audit's index holes in every mode.
+
+mod common;
+
+use common::{NETWORKS, iface, multus_net, pod, pod_net, vm};
+use kubemacpool_policy::allocator::allocation_hash;
+use kubemacpool_policy::cluster::MemoryCluster;
+use kubemacpool_policy::evaluate;
+use kubewarden_policy_sdk::response::ValidationResponse;
+use serde_json::{Value, json};
+
+const LEGACY_VMS: &str = "VirtualMachine kubemacpool.io/indexed!=v1";
+const LEGACY_PODS: &str = "Pod kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v1";
+const UID: &str = "705ab4f5-6393-11e8-b7cc-42010a800002";
+
+fn review(
+    kind: &str,
+    operation: &str,
+    object: &Value,
+    old: Option<&Value>,
+    settings: Value,
+) -> Vec<u8> {
+    let group = if kind == "Pod" { "" } else { "kubevirt.io" };
+    serde_json::to_vec(&json!({
+        "settings": settings,
+        "request": {
+            "uid": UID,
+            "kind": { "group": group, "version": "v1", "kind": kind },
+            "resource": { "group": group, "version": "v1", "resource": format!("{}s", kind.to_lowercase()) },
+            "name": object["metadata"]["name"],
+            "namespace": object["metadata"]["namespace"],
+            "operation": operation,
+            "userInfo": {},
+            "object": object,
+            "oldObject": old.cloned().unwrap_or(Value::Null),
+            "dryRun": false
+        }
+    }))
+    .unwrap()
+}
+
+/// Evaluates on the cluster and on the same cluster listing in reverse order: the answers
+/// must be byte-identical.
+fn run(payload: &[u8], cluster: &MemoryCluster) -> ValidationResponse {
+    let response = evaluate(payload, cluster);
+    let mut reversed = MemoryCluster::new(cluster.vms.clone(), cluster.pods.clone());
+    reversed.reversed = true;
+    assert_eq!(
+        serde_json::to_string(&response).unwrap(),
+        serde_json::to_string(&evaluate(payload, &reversed)).unwrap(),
+        "the answer depends on the list order"
+    );
+    response
+}
+
+fn block_lists(block: &str) -> [String; 2] {
+    [
+        format!("VirtualMachine mac-block.kubemacpool.io/{block}"),
+        format!("Pod mac-block.kubemacpool.io/{block}"),
+    ]
+}
+
+/// The block the policy picks for an object in the default range (all 256 blocks hold pool
+/// addresses): `hash(seed, kind, namespace, name) mod 256`.
+fn object_block(kind: &str, namespace: &str, name: &str) -> String {
+    format!(
+        "{:02x}",
+        allocation_hash(&["", kind, namespace, name]) % 256
+    )
+}
+
+fn labels(object: &Value) -> Value {
+    object["metadata"]["labels"].clone()
+}
+
+fn macs_of_vm(object: &Value) -> Vec<String> {
+    object["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["macAddress"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn block_of(mac: &str) -> String {
+    mac.replace('-', ":")
+        .split(':')
+        .nth(4)
+        .unwrap()
+        .to_lowercase()
+}
+
+fn two_nic_vm(name: &str) -> Value {
+    vm(
+        "default",
+        name,
+        vec![
+            iface("default", "masquerade", None),
+            iface("blue", "bridge", None),
+        ],
+        vec![pod_net("default"), multus_net("blue")],
+    )
+}
+
+/// A stored VM holding `mac` on a Multus interface, with `labels`.
+fn holder_vm(name: &str, mac: &str, labels: Value) -> Value {
+    let mut object = vm(
+        "other",
+        name,
+        vec![iface("blue", "bridge", Some(mac))],
+        vec![multus_net("blue")],
+    );
+    object["metadata"]["labels"] = labels;
+    object
+}
+
+fn holder_pod(name: &str, mac: &str, labels: Value) -> Value {
+    let mut object = pod(
+        "other",
+        name,
+        Some(&format!(r#"[{{"name":"blue-net","mac":"{mac}"}}]"#)),
+        None,
+    );
+    object["metadata"]["labels"] = labels;
+    object
+}
+
+fn mutated(response: &ValidationResponse) -> &Value {
+    assert!(response.accepted, "rejected: {:?}", response.message);
+    response.mutated_object.as_ref().expect("a mutated object")
+}
+
+#[test]
+fn a_vm_create_lists_its_block_then_the_objects_not_indexed_yet() {
+    let cluster = MemoryCluster::default();
+    let response = run(
+        &review(
+            "VirtualMachine",
+            "CREATE",
+            &two_nic_vm("vm1"),
+            None,
+            json!({}),
+        ),
+        &cluster,
+    );
+    let block = object_block("VirtualMachine", "default", "vm1");
+    let mut expected = block_lists(&block).to_vec();
+    expected.extend([LEGACY_VMS.to_string(), LEGACY_PODS.to_string()]);
+    assert_eq!(cluster.list_calls(), expected);
+    // Every call keeps section 7's field masks.
+    for call in cluster.calls() {
+        if let kubemacpool_policy::cluster::Call::ListAll {
+            kind, field_masks, ..
+        } = call
+        {
+            let expected: Vec<&str> = match kind.as_str() {
+                "VirtualMachine" => vec![
+                    "metadata",
+                    "spec.template.spec.domain.devices.interfaces",
+                    "spec.template.spec.networks",
+                ],
+                _ => vec!["metadata"],
+            };
+            assert_eq!(field_masks, expected);
+        }
+    }
+    // All blanks of the object land in its block.
+    let macs = macs_of_vm(mutated(&response));
+    assert_eq!(macs.len(), 2);
+    assert!(
+        macs.iter().all(|m| block_of(m) == block),
+        "{macs:?} not in {block}"
+    );
+}
+
+#[test]
+fn an_admitted_vm_carries_the_index_labels_of_its_macs() {
+    let object = vm(
+        "default",
+        "vm1",
+        vec![
+            iface("default", "masquerade", None),
+            iface("blue", "bridge", Some("02:00:00:00:3f:01")),
+            // Not eligible: its MAC is not held, so it has no block label.
+            iface("pod2", "bridge", Some("02:00:00:00:4a:01")),
+        ],
+        vec![pod_net("default"), multus_net("blue"), pod_net("pod2")],
+    );
+    let response = run(
+        &review("VirtualMachine", "CREATE", &object, None, json!({})),
+        &MemoryCluster::default(),
+    );
+    let result = mutated(&response);
+    let allocated = block_of(&macs_of_vm(result)[0]);
+    let mut expected = json!({
+        "kubemacpool.io/tracked": "true",
+        "kubemacpool.io/indexed": "v1",
+        "mac-block.kubemacpool.io/3f": ""
+    });
+    expected[format!("mac-block.kubemacpool.io/{allocated}")] = json!("");
+    assert_eq!(labels(result), expected);
+}
+
+#[test]
+fn requested_macs_blocks_are_listed_in_ascending_order_with_the_objects_block() {
+    let object = vm(
+        "default",
+        "vm1",
+        vec![
+            iface("default", "masquerade", None),
+            iface("blue", "bridge", Some("02:00:00:00:fe:01")),
+            iface("red", "bridge", Some("02:00:00:00:01:01")),
+        ],
+        vec![pod_net("default"), multus_net("blue"), multus_net("red")],
+    );
+    let cluster = MemoryCluster::default();
+    run(
+        &review("VirtualMachine", "CREATE", &object, None, json!({})),
+        &cluster,
+    );
+    let mut blocks = vec![
+        "01".to_string(),
+        "fe".to_string(),
+        object_block("VirtualMachine", "default", "vm1"),
+    ];
+    blocks.sort();
+    blocks.dedup();
+    let mut expected: Vec<String> = blocks.iter().flat_map(|b| block_lists(b)).collect();
+    expected.extend([LEGACY_VMS.to_string(), LEGACY_PODS.to_string()]);
+    assert_eq!(cluster.list_calls(), expected);
+}
+
+#[test]
+fn under_duplicate_macs_allow_a_requested_mac_needs_no_list() {
+    let object = vm(
+        "default",
+        "vm1",
+        vec![iface("blue", "bridge", Some("02:00:00:00:fe:01"))],
+        vec![multus_net("blue")],
+    );
+    let cluster = MemoryCluster::default();
+    let response = run(
+        &review(
+            "VirtualMachine",
+            "CREATE",
+            &object,
+            None,
+            json!({"duplicateMacs": "allow"}),
+        ),
+        &cluster,
+    );
+    assert!(cluster.list_calls().is_empty());
+    assert_eq!(
+        labels(mutated(&response))["mac-block.kubemacpool.io/fe"],
+        json!("")
+    );
+}
+
+#[test]
+fn a_reapply_makes_no_list_call_and_writes_only_missing_labels() {
+    let mut stored = vm(
+        "default",
+        "vm1",
+        vec![iface("blue", "bridge", Some("02:00:00:00:fe:01"))],
+        vec![multus_net("blue")],
+    );
+    let mut reapplied = stored.clone();
+    reapplied["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("macAddress");
+    let cluster = MemoryCluster::default();
+    let response = run(
+        &review(
+            "VirtualMachine",
+            "UPDATE",
+            &reapplied,
+            Some(&stored),
+            json!({}),
+        ),
+        &cluster,
+    );
+    assert!(cluster.list_calls().is_empty());
+    let result = mutated(&response);
+    assert_eq!(macs_of_vm(result), vec!["02:00:00:00:fe:01"]);
+    assert_eq!(
+        labels(result),
+        json!({"kubemacpool.io/tracked": "true", "mac-block.kubemacpool.io/fe": "", "kubemacpool.io/indexed": "v1"})
+    );
+    // With its labels right, the same UPDATE of the same object is no patch at all.
+    stored["metadata"]["labels"] = labels(result);
+    let response = run(
+        &review(
+            "VirtualMachine",
+            "UPDATE",
+            &stored,
+            Some(&stored),
+            json!({}),
+        ),
+        &cluster,
+    );
+    assert!(response.accepted);
+    assert_eq!(response.mutated_object, None);
+}
+
+#[test]
+fn a_stale_block_label_is_removed_on_vm_update() {
+    let mut stored = vm(
+        "default",
+        "vm1",
+        vec![iface("blue", "bridge", Some("02:00:00:00:fe:01"))],
+        vec![multus_net("blue")],
+    );
+    stored["metadata"]["labels"] = json!({
+        "app": "db",
+        "kubemacpool.io/tracked": "true",
+        "kubemacpool.io/indexed": "v1",
+        "mac-block.kubemacpool.io/fe": "",
+        "mac-block.kubemacpool.io/07": "",
+        "mac-block.kubemacpool.io/FE": ""
+    });
+    let response = run(
+        &review(
+            "VirtualMachine",
+            "UPDATE",
+            &stored,
+            Some(&stored),
+            json!({}),
+        ),
+        &MemoryCluster::default(),
+    );
+    assert_eq!(
+        labels(mutated(&response)),
+        json!({"app": "db", "kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/fe": ""})
+    );
+}
+
+#[test]
+fn a_mac_held_by_an_object_of_another_block_is_not_seen() {
+    // A correctly indexed VM holding a MAC of block 01 is in no list of a request that needs
+    // only block fe: the request's answer is the same with or without it.
+    let object = vm(
+        "default",
+        "vm1",
+        vec![iface("blue", "bridge", Some("02:00:00:00:fe:01"))],
+        vec![multus_net("blue")],
+    );
+    let other = holder_vm(
+        "elsewhere",
+        "02:00:00:00:01:01",
+        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/01": ""}),
+    );
+    let with = MemoryCluster::new(vec![other], vec![]);
+    let payload = review("VirtualMachine", "CREATE", &object, None, json!({}));
+    let seen = run(&payload, &with);
+    assert_eq!(
+        serde_json::to_string(&seen).unwrap(),
+        serde_json::to_string(&run(&payload, &MemoryCluster::default())).unwrap()
+    );
+    assert!(!with.list_calls().iter().any(|c| c.contains("/01")));
+}
+
+#[test]
+fn legacy_vms_and_legacy_tracked_pods_are_seen_unlabelled_pods_are_not() {
+    let object = vm(
+        "default",
+        "vm1",
+        vec![
+            iface("a", "bridge", Some("02:00:00:00:fe:01")),
+            iface("b", "bridge", Some("02:00:00:00:fe:02")),
+            iface("c", "bridge", Some("02:00:00:00:fe:03")),
+        ],
+        vec![multus_net("a"), multus_net("b"), multus_net("c")],
+    );
+    let cluster = MemoryCluster::new(
+        // Created before the policy: no labels at all.
+        vec![holder_vm("legacy-vm", "02:00:00:00:fe:01", json!({}))],
+        vec![
+            // Labelled by an older version or the adoption step: tracked, not indexed.
+            holder_pod(
+                "legacy-pod",
+                "02:00:00:00:fe:02",
+                json!({"kubemacpool.io/tracked": "true"}),
+            ),
+            // Neither label: not seen, as in pods-tracked.
+            holder_pod("unlabelled-pod", "02:00:00:00:fe:03", json!({})),
+        ],
+    );
+    let response = run(
+        &review("VirtualMachine", "CREATE", &object, None, json!({})),
+        &cluster,
+    );
+    assert_eq!(
+        response.warnings.unwrap_or_default(),
+        vec![
+            "MAC address 02:00:00:00:fe:01 requested for interface a is already used by VirtualMachine other/legacy-vm",
+            "MAC address 02:00:00:00:fe:02 requested for interface b is already used by Pod other/legacy-pod",
+        ]
+    );
+}
+
+#[test]
+fn an_indexed_holder_of_a_requested_mac_is_found_through_its_block_label() {
+    let object = vm(
+        "default",
+        "vm1",
+        vec![iface("a", "bridge", Some("02:00:00:00:fe:01"))],
+        vec![multus_net("a")],
+    );
+    let cluster = MemoryCluster::new(
+        vec![holder_vm(
+            "indexed-vm",
+            "02:00:00:00:fe:01",
+            json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/fe": ""}),
+        )],
+        vec![],
+    );
+    let response = run(
+        &review(
+            "VirtualMachine",
+            "CREATE",
+            &object,
+            None,
+            json!({"duplicateMacs": "reject"}),
+        ),
+        &cluster,
+    );
+    assert_eq!(
+        response.message.as_deref(),
+        Some(
+            "Failed to create virtual machine allocation error: Failed to allocate mac to the vm object: failed to allocate requested mac address: 02:00:00:00:fe:01 is used by VirtualMachine other/indexed-vm"
+        )
+    );
+}
+
+/// A pool of one block, 02:00:00:00:3f:00-03 (four addresses).
+fn one_block_pool() -> Value {
+    json!({"rangeStart": "02:00:00:00:3f:00", "rangeEnd": "02:00:00:00:3f:03"})
+}
+
+#[test]
+fn a_pool_inside_one_block_lists_only_that_block() {
+    let cluster = MemoryCluster::default();
+    let response = run(
+        &review(
+            "VirtualMachine",
+            "CREATE",
+            &two_nic_vm("vm1"),
+            None,
+            one_block_pool(),
+        ),
+        &cluster,
+    );
+    let mut expected = block_lists("3f").to_vec();
+    expected.extend([LEGACY_VMS.to_string(), LEGACY_PODS.to_string()]);
+    assert_eq!(cluster.list_calls(), expected);
+    let macs = macs_of_vm(mutated(&response));
+    assert!(
+        macs.iter().all(|m| m.starts_with("02:00:00:00:3f:0")),
+        "{macs:?}"
+    );
+}
+
+/// Two blocks of two addresses each: 02:00:00:00:10:00-01 and 02:00:00:00:11:00-01.
+fn two_block_pool() -> Value {
+    json!({
+        "rangeStart": "02:00:00:00:10:00", "rangeEnd": "02:00:00:00:11:01",
+        "excludedMacs": ["02:00:00:00:10:02-02:00:00:00:10:ff"]
+    })
+}
+
+fn block_holders(block: &str) -> Vec<Value> {
+    ["00", "01"]
+        .iter()
+        .map(|low| {
+            holder_vm(
+                &format!("full-{block}-{low}"),
+                &format!("02:00:00:00:{block}:{low}"),
+                json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", format!("mac-block.kubemacpool.io/{block}"): ""}),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_full_block_moves_the_search_to_the_next_block_listed_after_the_legacy_lists() {
+    let object = vm(
+        "default",
+        "vm1",
+        vec![iface("default", "masquerade", None)],
+        vec![pod_net("default")],
+    );
+    // Find which of the two blocks the object's hash picks, and fill it.
+    let probe = MemoryCluster::default();
+    run(
+        &review("VirtualMachine", "CREATE", &object, None, two_block_pool()),
+        &probe,
+    );
+    let own = probe.list_calls()[0]
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let next = if own == "10" { "11" } else { "10" };
+    let cluster = MemoryCluster::new(block_holders(&own), vec![]);
+    let response = run(
+        &review("VirtualMachine", "CREATE", &object, None, two_block_pool()),
+        &cluster,
+    );
+    let mut expected = block_lists(&own).to_vec();
+    expected.extend([LEGACY_VMS.to_string(), LEGACY_PODS.to_string()]);
+    expected.extend(block_lists(next));
+    assert_eq!(cluster.list_calls(), expected);
+    assert_eq!(block_of(&macs_of_vm(mutated(&response))[0]), next);
+}
+
+#[test]
+fn every_block_full_is_the_range_is_full() {
+    let object = vm(
+        "default",
+        "vm1",
+        vec![iface("default", "masquerade", None)],
+        vec![pod_net("default")],
+    );
+    let mut vms = block_holders("10");
+    vms.extend(block_holders("11"));
+    let cluster = MemoryCluster::new(vms, vec![]);
+    let response = run(
+        &review("VirtualMachine", "CREATE", &object, None, two_block_pool()),
+        &cluster,
+    );
+    assert_eq!(
+        response.message.as_deref(),
+        Some(
+            "Failed to create virtual machine allocation error: Failed to allocate mac to the vm object: the range is full"
+        )
+    );
+    assert_eq!(
+        cluster.list_calls().len(),
+        6,
+        "both blocks and the legacy lists, each once"
+    );
+}
+
+#[test]
+fn an_empty_pool_with_blanks_is_the_range_is_full_without_a_list_call() {
+    let settings = json!({
+        "rangeStart": "02:00:00:00:00:00", "rangeEnd": "02:00:00:00:00:01",
+        "excludedMacs": ["02:00:00:00:00:00-02:00:00:00:00:01"]
+    });
+    let cluster = MemoryCluster::default();
+    let response = run(
+        &review(
+            "VirtualMachine",
+            "CREATE",
+            &two_nic_vm("vm1"),
+            None,
+            settings,
+        ),
+        &cluster,
+    );
+    assert!(response.message.unwrap().ends_with("the range is full"));
+    assert!(cluster.list_calls().is_empty());
+}
+
+#[test]
+fn the_blanks_of_a_pod_land_in_its_block_and_it_carries_the_labels() {
+    let object = pod(
+        "default",
+        "p1",
+        Some(r#"[{"name":"blue-net"},{"name":"red-net"}]"#),
+        None,
+    );
+    let cluster = MemoryCluster::default();
+    let response = run(&review("Pod", "CREATE", &object, None, json!({})), &cluster);
+    let block = object_block("Pod", "default", "p1");
+    let result = mutated(&response);
+    let networks: Value = serde_json::from_str(
+        result["metadata"]["annotations"][NETWORKS]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let macs: Vec<&str> = networks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["mac"].as_str().unwrap())
+        .collect();
+    assert!(macs.iter().all(|m| block_of(m) == block));
+    assert_eq!(
+        labels(result),
+        json!({"app": "demo", "kubemacpool.io/tracked": "true", format!("mac-block.kubemacpool.io/{block}"): "", "kubemacpool.io/indexed": "v1"})
+    );
+    assert_eq!(cluster.list_calls()[..2], block_lists(&block));
+}
+
+fn pod_update(object: &Value) -> (ValidationResponse, MemoryCluster) {
+    let cluster = MemoryCluster::default();
+    let response = run(
+        &review("Pod", "UPDATE", object, Some(object), json!({})),
+        &cluster,
+    );
+    (response, cluster)
+}
+
+#[test]
+fn a_tracked_pod_update_gets_its_index_labels_and_nothing_else_without_a_host_call() {
+    let mut object = holder_pod(
+        "p1",
+        "02:00:00:00:fe:01",
+        json!({"kubemacpool.io/tracked": "true", "mac-block.kubemacpool.io/07": ""}),
+    );
+    object["metadata"]["annotations"]["kubemacpool.io/reindex"] = json!("2026-12-01T10:00:00Z");
+    let (response, cluster) = pod_update(&object);
+    assert!(cluster.calls().is_empty());
+    let result = mutated(&response);
+    assert_eq!(
+        labels(result),
+        json!({"kubemacpool.io/tracked": "true", "mac-block.kubemacpool.io/fe": "", "kubemacpool.io/indexed": "v1"})
+    );
+    let mut rest = result.clone();
+    rest["metadata"]["labels"] = object["metadata"]["labels"].clone();
+    assert_eq!(rest, object, "only labels change");
+}
+
+#[test]
+fn an_untracked_pod_update_and_a_launcher_pod_update_pass_unchanged() {
+    let (response, cluster) = pod_update(&holder_pod("p1", "02:00:00:00:fe:01", json!({})));
+    assert!(response.accepted && response.mutated_object.is_none());
+    assert!(cluster.calls().is_empty());
+    let launcher = pod(
+        "other",
+        "virt-launcher-x",
+        Some(r#"[{"name":"blue-net","mac":"02:00:00:00:fe:01"}]"#),
+        Some("x"),
+    );
+    let (response, _) = pod_update(&launcher);
+    assert!(response.accepted && response.mutated_object.is_none());
+}
+
+#[test]
+fn a_tracked_pod_whose_annotation_holds_nothing_loses_its_block_labels_keeps_tracked() {
+    let object = holder_pod(
+        "p1",
+        "not-a-mac",
+        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/fe": ""}),
+    );
+    let (response, _) = pod_update(&object);
+    assert_eq!(
+        labels(mutated(&response)),
+        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1"})
+    );
+}
+
+#[test]
+fn pod_update_repairs_labels_in_every_mode() {
+    for mode in ["indexed", "pods-tracked", "all", "tracked"] {
+        let object = holder_pod(
+            "p1",
+            "02:00:00:00:fe:01",
+            json!({"kubemacpool.io/tracked": "true"}),
+        );
+        let cluster = MemoryCluster::default();
+        let response = run(
+            &review(
+                "Pod",
+                "UPDATE",
+                &object,
+                Some(&object),
+                json!({"inventory": mode}),
+            ),
+            &cluster,
+        );
+        assert_eq!(
+            labels(mutated(&response))["mac-block.kubemacpool.io/fe"],
+            json!(""),
+            "{mode}"
+        );
+        assert!(cluster.calls().is_empty());
+    }
+}
+
+// --- Audits: index holes (behaviour.md section 10) -------------------------------------
+
+fn audit(object: &Value, settings: Value) -> (ValidationResponse, MemoryCluster) {
+    let mut stored = object.clone();
+    stored["metadata"]["uid"] = json!(UID);
+    let kind = if object["kind"] == "Pod" {
+        "Pod"
+    } else {
+        "VirtualMachine"
+    };
+    let cluster = MemoryCluster::default();
+    let response = run(&review(kind, "CREATE", &stored, None, settings), &cluster);
+    (response, cluster)
+}
+
+const INDEXED_FE: &str = r#"{"kubemacpool.io/tracked":"true","kubemacpool.io/indexed":"v1","mac-block.kubemacpool.io/fe":""}"#;
+
+fn labelled(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+#[test]
+fn an_indexed_vm_missing_its_block_label_is_an_index_hole() {
+    let vm = holder_vm(
+        "hole",
+        "02:00:00:00:fe:01",
+        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1"}),
+    );
+    let (response, cluster) = audit(&vm, json!({}));
+    assert_eq!(response.code, Some(409));
+    assert_eq!(
+        response.message.as_deref(),
+        Some(
+            "index hole: MAC 02:00:00:00:fe:01 on interface blue is hidden from admissions: label mac-block.kubemacpool.io/fe is missing; re-apply the VirtualMachine to repair it"
+        )
+    );
+    assert_eq!(cluster.list_calls()[..2], block_lists("fe"));
+}
+
+#[test]
+fn objects_in_a_legacy_list_or_with_their_block_label_are_no_hole() {
+    for vm in [
+        holder_vm("legacy", "02:00:00:00:fe:01", json!({})),
+        holder_vm("right", "02:00:00:00:fe:01", labelled(INDEXED_FE)),
+        // Extra labels are never a hole.
+        holder_vm(
+            "extra",
+            "02:00:00:00:fe:01",
+            json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/fe": "", "mac-block.kubemacpool.io/01": ""}),
+        ),
+    ] {
+        let (response, _) = audit(&vm, json!({}));
+        assert!(response.accepted, "{:?}", response.message);
+    }
+    let (response, _) = audit(
+        &holder_pod(
+            "legacy",
+            "02:00:00:00:fe:01",
+            json!({"kubemacpool.io/tracked": "true"}),
+        ),
+        json!({}),
+    );
+    assert!(response.accepted, "{:?}", response.message);
+}
+
+#[test]
+fn a_pod_without_tracked_and_without_its_block_label_is_a_hole_under_indexed() {
+    let (response, _) = audit(&holder_pod("p", "02:00:00:00:fe:01", json!({})), json!({}));
+    assert_eq!(
+        response.message.as_deref(),
+        Some(
+            "index hole: MAC 02:00:00:00:fe:01 on network blue-net is hidden from admissions: label mac-block.kubemacpool.io/fe is missing; label the Pod with kubemacpool.io/tracked=true to repair it"
+        )
+    );
+}
+
+#[test]
+fn holes_under_the_modes_that_list_by_kind_are_missing_tracked_labels() {
+    let untracked_pod = holder_pod("p", "02:00:00:00:fe:01", json!({}));
+    let untracked_vm = holder_vm("v", "02:00:00:00:fe:01", json!({}));
+    let hole = |object: &Value, mode: &str| {
+        let (response, _) = audit(object, json!({"inventory": mode}));
+        response
+            .message
+            .is_some_and(|m| m.contains("label kubemacpool.io/tracked is missing"))
+    };
+    assert!(hole(&untracked_pod, "pods-tracked"));
+    assert!(!hole(&untracked_vm, "pods-tracked"));
+    assert!(hole(&untracked_pod, "tracked"));
+    assert!(hole(&untracked_vm, "tracked"));
+    assert!(!hole(&untracked_pod, "all"));
+    assert!(!hole(&untracked_vm, "all"));
+}
+
+#[test]
+fn a_collision_and_a_hole_share_one_message() {
+    let object = holder_vm(
+        "hole",
+        "02:00:00:00:fe:01",
+        json!({"kubemacpool.io/indexed": "v1"}),
+    );
+    let mut stored = object.clone();
+    stored["metadata"]["uid"] = json!(UID);
+    let cluster = MemoryCluster::new(
+        vec![
+            stored.clone(),
+            holder_vm("twin", "02:00:00:00:fe:01", labelled(INDEXED_FE)),
+        ],
+        vec![],
+    );
+    let response = run(
+        &review("VirtualMachine", "CREATE", &stored, None, json!({})),
+        &cluster,
+    );
+    let message = response.message.unwrap();
+    assert!(message.contains("MAC collision: 02:00:00:00:fe:01 on interface blue is also held by VirtualMachine other/twin; index hole: "), "{message}");
+}
+
+// --- Property: on random clusters with random labels ---------------------------------------
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Three blocks (10, 11, 12) of four pool addresses each: collisions are forced.
+    fn settings() -> Value {
+        json!({
+            "rangeStart": "02:00:00:00:10:00", "rangeEnd": "02:00:00:00:12:ff",
+            "excludedMacs": [
+                "02:00:00:00:10:04-02:00:00:00:10:ff",
+                "02:00:00:00:11:04-02:00:00:00:11:ff",
+                "02:00:00:00:12:04-02:00:00:00:12:ff"
+            ]
+        })
+    }
+
+    fn pool_mac(index: u8) -> String {
+        format!("02:00:00:00:{:02x}:{:02x}", 0x10 + index / 4 % 3, index % 4)
+    }
+
+    #[derive(Debug, Clone)]
+    struct HolderSpec {
+        pod: bool,
+        mac: u8,
+        tracked: bool,
+        /// 0: no `indexed` label, 1: `v1`, 2: another value.
+        indexed: u8,
+        /// 0: no block label, 1: its own block, 2: another block.
+        block_label: u8,
+    }
+
+    fn holder_spec() -> impl Strategy<Value = HolderSpec> {
+        (any::<bool>(), 0..12u8, any::<bool>(), 0..3u8, 0..3u8).prop_map(
+            |(pod, mac, tracked, indexed, block_label)| HolderSpec {
+                pod,
+                mac,
+                tracked,
+                indexed,
+                block_label,
+            },
+        )
+    }
+
+    fn object(index: usize, spec: &HolderSpec) -> Value {
+        let mac = pool_mac(spec.mac);
+        let block = block_of(&mac);
+        let mut labels = serde_json::Map::new();
+        if spec.tracked {
+            labels.insert("kubemacpool.io/tracked".into(), json!("true"));
+        }
+        match spec.indexed {
+            1 => drop(labels.insert("kubemacpool.io/indexed".into(), json!("v1"))),
+            2 => drop(labels.insert("kubemacpool.io/indexed".into(), json!("v0"))),
+            _ => {}
+        }
+        match spec.block_label {
+            1 => drop(labels.insert(format!("mac-block.kubemacpool.io/{block}"), json!(""))),
+            2 => drop(labels.insert("mac-block.kubemacpool.io/11".into(), json!(""))),
+            _ => {}
+        }
+        let name = format!("h{index}");
+        match spec.pod {
+            true => holder_pod(&name, &mac, Value::Object(labels)),
+            false => holder_vm(&name, &mac, Value::Object(labels)),
+        }
+    }
+
+    /// Whether an admission under `indexed` must see the holder (7.1): through its block
+    /// label, or in a legacy list.
+    fn must_see(spec: &HolderSpec) -> bool {
+        let own_label = spec.block_label == 1
+            || (spec.block_label == 2 && block_of(&pool_mac(spec.mac)) == "11");
+        let legacy = match spec.pod {
+            false => spec.indexed != 1,
+            true => spec.tracked && spec.indexed != 1,
+        };
+        own_label || legacy
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn indexed_never_hands_out_a_mac_an_object_it_must_see_holds(
+            holders in proptest::collection::vec(holder_spec(), 0..14),
+            blanks in 1..4usize,
+            name in "[a-z]{1,6}",
+        ) {
+            let vms: Vec<Value> = holders.iter().enumerate().filter(|(_, s)| !s.pod).map(|(i, s)| object(i, s)).collect();
+            let pods: Vec<Value> = holders.iter().enumerate().filter(|(_, s)| s.pod).map(|(i, s)| object(i, s)).collect();
+            let names = ["a", "b", "c"];
+            let object = vm(
+                "default",
+                &name,
+                names[..blanks].iter().map(|n| iface(n, "bridge", None)).collect(),
+                names[..blanks].iter().map(|n| multus_net(n)).collect(),
+            );
+            let cluster = MemoryCluster::new(vms, pods);
+            // `run` also checks that the reversed cluster gives the same answer.
+            let response = run(&review("VirtualMachine", "CREATE", &object, None, settings()), &cluster);
+            let seen: std::collections::BTreeSet<String> = holders
+                .iter()
+                .filter(|s| must_see(s))
+                .map(|s| pool_mac(s.mac))
+                .collect();
+            if !response.accepted {
+                prop_assert!(response.message.as_deref().unwrap_or("").ends_with("the range is full"));
+                // Full only if what it may see, once every block is listed, leaves fewer free
+                // addresses than blanks: what it must see, and any object with a block label.
+                let visible: std::collections::BTreeSet<String> = holders
+                    .iter()
+                    .filter(|s| must_see(s) || s.block_label != 0)
+                    .map(|s| pool_mac(s.mac))
+                    .collect();
+                prop_assert!(12 - visible.len() < blanks, "full with {} visible", visible.len());
+                return Ok(());
+            }
+            let macs = macs_of_vm(response.mutated_object.as_ref().unwrap());
+            prop_assert_eq!(macs.len(), blanks);
+            let distinct: std::collections::BTreeSet<&String> = macs.iter().collect();
+            prop_assert_eq!(distinct.len(), blanks);
+            for mac in &macs {
+                prop_assert!(!seen.contains(mac), "{} is held by an object it must see", mac);
+                let low: u8 = u8::from_str_radix(&mac[15..], 16).unwrap();
+                prop_assert!(low < 4 && ["10", "11", "12"].contains(&block_of(mac).as_str()), "{} outside the pool", mac);
+            }
+        }
+    }
+}
