@@ -52,7 +52,8 @@ install_crds() {
     "$src/audit-scanner/config/crd/wgpolicyk8s.io_clusterpolicyreports.yaml")
   for f in "${crds[@]}"; do
     [ -f "$f" ] || die "no CRD $f in the scanner's source"
-    k create -f "$f" >/dev/null
+    # create, not apply: the last-applied annotation would be as large as the CRD
+    k get -f "$f" >/dev/null 2>&1 || k create -f "$f" >/dev/null
   done
   k wait --for condition=Established --timeout 30s \
     crd/clusteradmissionpolicies.policies.kubewarden.io crd/admissionpolicies.policies.kubewarden.io \
@@ -221,7 +222,8 @@ setup() {
 
 run_scan() {
   local t0=$SECONDS rc=0 start_line
-  start_line=$(($(wc -l <"$STATE/logs/audit-scanner.log" 2>/dev/null || echo 0) + 1))
+  start_line=1
+  [ ! -f "$STATE/logs/audit-scanner.log" ] || start_line=$(($(wc -l <"$STATE/logs/audit-scanner.log") + 1))
   {
     echo "=== audit-scanner $(date -u +%FT%TZ) $*"
     KUBECONFIG="$STATE/audit-scanner.kubeconfig" "$AUDIT_CACHE/bin/audit-scanner" \
