@@ -197,7 +197,7 @@ vm_mac() { k get vm "$2" -n "$1" -o json | jq -r ".spec.template.spec.domain.dev
     and .results[0].source == "kubewarden" and .results[0].category == "Network"
     and .results[0].severity == "medium"
     and .summary.error == 0 and .summary.skip == 0)' "$(state)/scan1.json" >/dev/null
-  ! grep -q '"level":"error"' "$(state)/logs/audit-scanner.log"
+  run ! grep -q '"level":"error"' "$(state)/logs/audit-scanner.log"
 }
 
 @test "VM vs VM in two namespaces: both fail, each naming the other" {
