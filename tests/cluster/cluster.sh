@@ -204,6 +204,14 @@ start_apiproxy() { haproxy_tcp apiproxy "$APIPROXY_PORT" "$API_PORT"; }
 
 start_lb() { haproxy_tcp lb "$LB_PORT" "$PS1_PORT" "$PS2_PORT"; }
 
+established() { # established CRD...: every one has condition Established=True
+  local crd
+  for crd in "$@"; do
+    [ "$("$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig" get crd "$crd" \
+      -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" = True ] || return 1
+  done
+}
+
 running() { [ -f "$STATE/pids/$1.pid" ] && kill -0 "$(cat "$STATE/pids/$1.pid")" 2>/dev/null; }
 
 # start COMPONENT: starts it unless it is running.
@@ -227,8 +235,47 @@ derive() { # derive BASE_URL
     --variant reject:duplicateMacs=reject >"$STATE/derived/names"
 }
 
-# webhooks POLICY...: exactly these policies' webhook configurations, then a pause for the API
-# server's webhook informer to see the change.
+# probe KIND: a server-side dry-run create, in the probe namespace (which every selector of the
+# shipped policies matches), of a VM or Pod with an invalid MAC; prints which webhook refused it
+# ("none" when it was admitted): the first, by name, of the webhooks the API server calls for KIND.
+probe() {
+  local k=("$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig") out
+  if [ "$1" = virtualmachines ]; then
+    out=$("${k[@]}" create --dry-run=server -f - 2>&1 <<EOF || true
+{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "probe", "namespace": "kmp-probe"},
+ "spec": {"runStrategy": "Halted", "template": {"spec": {"domain": {"devices": {"interfaces": [
+   {"name": "default", "masquerade": {}, "macAddress": "02:00:00:00:00"}]}},
+   "networks": [{"name": "default", "pod": {}}]}}}}
+EOF
+)
+  else
+    out=$("${k[@]}" create --dry-run=server -f - 2>&1 <<EOF || true
+{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe", "namespace": "kmp-probe",
+ "annotations": {"k8s.v1.cni.cncf.io/networks": "[{\"name\":\"br1\",\"mac\":\"bad\"}]"}},
+ "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]}}
+EOF
+)
+  fi
+  if [[ "$out" =~ admission\ webhook\ \"clusterwide-([^\"]*)\.kubewarden\.admission\" ]]; then
+    echo "${BASH_REMATCH[1]}"
+  else
+    echo none
+  fi
+}
+
+# converged KIND POLICY...: the API server now calls, for KIND, the first of these (or none).
+converged() {
+  local kind=$1 first=none name
+  shift
+  for name in "$@"; do
+    grep -q "\"$kind\"" "$STATE/derived/webhooks/$name.json" || continue
+    [ "$first" != none ] && [[ "$first" < "$name" ]] || first=$name
+  done
+  [ "$(probe "$kind")" = "$first" ]
+}
+
+# webhooks POLICY...: exactly these policies' webhook configurations, once the API server calls
+# them (its webhook informer follows the change a moment later).
 webhooks() {
   local k=("$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig") name keep=()
   for name in "$@"; do
@@ -241,7 +288,8 @@ webhooks() {
     [[ " ${keep[*]} " == *" ${name#*/} "* ]] || "${k[@]}" delete "$name" >/dev/null
   done
   echo "$*" >"$STATE/webhooks"
-  sleep 1.5
+  wait_until 30 "the webhook configurations ($*)" converged virtualmachines "$@"
+  wait_until 30 "the webhook configurations ($*)" converged pods "$@"
 }
 
 up() {
@@ -296,8 +344,8 @@ EOF
   local k=("$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig")
   python3 "$HERE/kubevirt_crds.py" "$BIN/../crds" >"$STATE/crds.json"
   "${k[@]}" create -f "$STATE/crds.json" >/dev/null
-  "${k[@]}" wait --for condition=Established --timeout 30s \
-    crd/virtualmachines.kubevirt.io crd/virtualmachineinstances.kubevirt.io >/dev/null
+  # (not `kubectl wait`: it gives up on a CRD whose status has no conditions yet)
+  wait_until 30 "the CRDs" established virtualmachines.kubevirt.io virtualmachineinstances.kubevirt.io
   # The ServiceAccount that manifests/rbac.yaml binds, created by hand (no controller-manager),
   # and rbac.yaml applied as shipped.
   "${k[@]}" create namespace kubewarden >/dev/null
@@ -308,6 +356,13 @@ EOF
   # policy-server reaches the API server through a TCP proxy (apiproxy), which the tests stop to
   # cut its watches while the API server keeps serving everyone else.
   kubeconfig "$STATE/policy-server.kubeconfig" "$APIPROXY_PORT" "    token: $token"
+  # the namespace `webhooks` probes in: every shipped selector matches it
+  "${k[@]}" apply -f - >/dev/null <<EOF
+{"apiVersion": "v1", "kind": "List", "items": [
+ {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kmp-probe", "labels": {
+   "mutatepods.kubemacpool.io": "allocate", "mutatevirtualmachines.kubemacpool.io": "allocate"}}},
+ {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "kmp-probe"}}]}
+EOF
   start_apiproxy
   derive "https://127.0.0.1:$PS1_PORT"
   start_policy_server 1
