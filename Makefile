@@ -78,11 +78,11 @@ endif
 .PHONY: engine-tests
 ifeq ($(KWCTL_BIN),)
 engine-tests:
-	python3 -m unittest discover -s tests/engine -p 'test_*.py'
+	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s tests/engine -p 'test_*.py'
 	@echo "engine: no kwctl on PATH: the kwctl metadata tests and the policy-server smoke test are skipped"
 else
 engine-tests: setup annotated-policy.wasm
-	python3 -m unittest discover -s tests/engine -p 'test_*.py'
+	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s tests/engine -p 'test_*.py'
 	KWCTL="$(KWCTL_BIN)" bats tests/engine/kwctl.bats
 ifeq ($(POLICY_SERVER_BIN),)
 	@echo "engine: no policy-server on PATH: the policy-server smoke test is skipped"

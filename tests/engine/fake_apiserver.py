@@ -25,6 +25,15 @@ dropped the connects of a burst of new watches); a watch answers `Connection: cl
 client never reuses a connection that the server is about to close at the watch's timeout; a
 watch notices at once when its client goes away (poll(), which has no descriptor limit, where
 select() fails above 1023); and the open-files limit is raised to the hard limit.
+
+Every response closes its connection (`Connection: close`) unless --keep-alive. With keep-alive,
+policy-server 1.35 now and then never sent a new reflector's LIST while each of its pooled
+connections carried a watch: the admission waiting for that reflector stalled until watches
+ended at their 290 s timeout (seen 4 times in about 140 runs that each open 514 reflectors in a
+row, `make bench-engine`'s per-block cold start; the LIST left policy-server 290 s after its
+"creating new reflector" line, and no socket held unread data meanwhile). With one connection per
+request: none in 140 such runs, and each reflector's LIST and WATCH still arrive 2-3 ms after
+policy-server starts it, as with keep-alive.
 """
 
 import argparse
@@ -41,11 +50,14 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster as generated  # noqa: E402
 
 RESOURCE_VERSION = "5000"
 BOOKMARK_SECONDS = 5
+# One connection per request unless --keep-alive (see the module comment).
+KEEP_ALIVE = False
 
 # kind -> (group/version path prefix, plural, list kind, apiVersion)
 RESOURCES = {
@@ -292,13 +304,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         if os.environ.get("FAKE_APISERVER_LOG"):
-            sys.stderr.write(f"fake-apiserver {time.time():.3f}: " + fmt % args + "\n")
+            sys.stderr.write(f"fake-apiserver {time.time():.3f} :{self.client_address[1]}: " + fmt % args + "\n")
 
     def send_json(self, status, body):
         data = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if not KEEP_ALIVE:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         # Headers and body in one write.
         self._headers_buffer.append(b"\r\n")
         self._headers_buffer.append(data)
@@ -452,10 +467,14 @@ def main():
     parser.add_argument("--adoption", choices=generated.ADOPTIONS, default="adopted",
                         help="with --generate: which objects carry the index labels (cluster.py)")
     parser.add_argument("--extra", help="JSON file of the --cluster form: objects added to the cluster")
+    parser.add_argument("--keep-alive", action="store_true",
+                        help="keep connections open between requests (see the module comment)")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file", help="where to write the port once listening")
     parser.add_argument("--kubeconfig", help="where to write a kubeconfig for this server")
     args = parser.parse_args()
+    global KEEP_ALIVE
+    KEEP_ALIVE = args.keep_alive
     raise_open_files_limit()
 
     cluster = Cluster()

@@ -12,6 +12,7 @@ import sys
 import time
 import unittest
 
+sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster as generated  # noqa: E402
 import fake_apiserver as fake  # noqa: E402
@@ -72,6 +73,41 @@ class Selectors(unittest.TestCase):
                 fake.parse_selector(selector)
 
 
+class GeneratedCluster(unittest.TestCase):
+    def test_allocation_hash_is_the_policys(self):
+        # kubemacpool-policy (pods-tracked, empty cluster) gives VM tenant-07/new-vm's interface
+        # `default` 02:e4:2a:ec:f8:02: the pool start plus hash mod 2^40.
+        h = generated.allocation_hash(["", "VirtualMachine", "tenant-07", "new-vm", "default"])
+        self.assertEqual(h % (1 << 40), 0xe42aecf802)
+
+    def test_index_labels(self):
+        objects = generated.generate(600, 3000, adoption="adopted")
+        blocks = set()
+        for vm in objects["VirtualMachine"]:
+            labels = vm["metadata"]["labels"]
+            macs = [i["macAddress"] for i in vm["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"]]
+            self.assertEqual({k for k in labels if k.startswith(generated.BLOCK_PREFIX)},
+                             {generated.BLOCK_PREFIX + generated.block(m) for m in macs})
+            self.assertEqual(labels[generated.INDEXED], "v1")
+            blocks.update(generated.block(m) for m in macs)
+        self.assertEqual(len(blocks), 256)
+        for pod in objects["Pod"]:
+            labels = pod["metadata"]["labels"]
+            tracked = labels.get(generated.TRACKED) == "true"
+            self.assertEqual(tracked, generated.INDEXED in labels)
+            if tracked:
+                macs = [e["mac"] for e in json.loads(pod["metadata"]["annotations"][generated.NETWORKS])]
+                self.assertEqual({k for k in labels if k.startswith(generated.BLOCK_PREFIX)},
+                                 {generated.BLOCK_PREFIX + generated.block(m) for m in macs})
+        held = generated.held_macs(600, 3000)
+        self.assertEqual(len(held), 2 * 600 + generated.count(600, 3000)["tracked_pods"])
+
+    def test_next_in_block(self):
+        self.assertEqual(generated.next_in_block("02:00:00:00:3f:ff"), "02:00:00:01:3f:00")
+        self.assertEqual(generated.block(generated.search_start("Pod", "ns", "p", "net")),
+                         generated.object_block("Pod", "ns", "p"))
+
+
 def get(port, path, timeout=10):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     conn.request("GET", path)
@@ -130,9 +166,15 @@ class Server(unittest.TestCase):
         self.assertEqual(len(names), len(set(names)))
         self.assertEqual(len(names), generated.count(300, 3000)["tracked_pods"])
 
-    def test_nodelay(self):
+    def test_nodelay_and_one_connection_per_request(self):
         status, body = get(self.port, "/_stats")
         self.assertNotEqual(body["tcp_nodelay"], 0)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn.request("GET", "/api/v1")
+        reply = conn.getresponse()
+        reply.read()
+        self.assertEqual(reply.getheader("Connection"), "close")
+        conn.close()
 
     def test_open_watches_do_not_stall_lists(self):
         watches = []
