@@ -92,7 +92,7 @@ endif
 endif
 
 .PHONY: test
-test: setup fmt-check lint unit-tests e2e-tests engine-tests cluster-tests
+test: setup fmt-check lint unit-tests e2e-tests engine-tests cluster-tests audit-tests
 
 BENCH_GUESTS := target/wasm32-wasip1/release/bench_guests.wasm
 
@@ -159,3 +159,4 @@ artifacthub:
 	kwctl scaffold artifacthub --metadata-path policy-metadata.yml --questions-path questions-ui.yml --output artifacthub-pkg.yml
 
 include tests/cluster/cluster.mk
+include tests/cluster/audit.mk
