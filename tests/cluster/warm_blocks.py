@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Primes a fresh policy-server's per-block watches before a burst (cluster.bats, concurrency).
+
+Under `inventory: indexed` the first admission that needs a block makes policy-server create
+that block's two reflectors and wait for their initial lists (about 80 ms each time, one after
+the other: README, Performance). A burst of 400 creates landing in ~256 new blocks at once
+therefore queues for seconds, past the webhooks' 10 s timeout now and then: a cold-start cost,
+which the README states, not what the concurrency tests measure (collisions). This sends one
+dry-run VM CREATE per block straight to the replica, each requesting a MAC of that block (under
+`duplicateMacs: warn` the policy lists the requested MAC's block), so every block's watches exist.
+
+    warm_blocks.py URL CA_FILE POLICY_NAME
+"""
+
+import json
+import ssl
+import sys
+import time
+import urllib.request
+
+
+def review(block):
+    mac = f"02:00:00:00:{block:02x}:01"
+    vm = {
+        "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
+        "metadata": {"name": f"warm-{block:02x}", "namespace": "warm"},
+        "spec": {"template": {"spec": {
+            "domain": {"devices": {"interfaces": [{"name": "blue", "bridge": {}, "macAddress": mac}]}},
+            "networks": [{"name": "blue", "multus": {"networkName": "blue"}}]}}},
+    }
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": f"warm-{block}", "operation": "CREATE", "namespace": "warm", "name": vm["metadata"]["name"],
+        "kind": {"group": "kubevirt.io", "version": "v1", "kind": "VirtualMachine"},
+        "resource": {"group": "kubevirt.io", "version": "v1", "resource": "virtualmachines"},
+        "userInfo": {"username": "warm-up"}, "object": vm, "oldObject": None, "dryRun": True}}
+
+
+def main():
+    url, ca, policy = sys.argv[1:4]
+    context = ssl.create_default_context(cafile=ca)
+    start = time.monotonic()
+    for block in range(256):
+        body = json.dumps(review(block)).encode()
+        request = urllib.request.Request(f"{url}/validate/{policy}", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, context=context, timeout=60) as answer:
+            response = json.load(answer)["response"]
+        if not response.get("allowed"):
+            sys.exit(f"warm_blocks.py: block {block:02x} refused: {response.get('status')}")
+    print(f"{time.monotonic() - start:.1f}")
+
+
+if __name__ == "__main__":
+    main()
