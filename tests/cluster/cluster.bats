@@ -258,7 +258,7 @@ warm() {
     port=$(eval echo "\$PS${i}_PORT")
     seconds=$(python3 "$CLUSTER_DIR/warm_blocks.py" "https://127.0.0.1:$port" "$(state)/pki/ca.crt" \
       clusterwide-kubemacpool-vms-opt-out)
-    echo "# policy-server-$i: the watches of 256 blocks primed in $seconds s" >&3
+    echo "# policy-server-$i: the watches of 256 blocks primed in $seconds" >&3
   done
 }
 
