@@ -243,7 +243,7 @@ print(yaml.safe_dump(d))' | k apply -f -
     # using it. Deleted here so that the invariant checks the rest.
     k delete pod reapplied -n pods --wait=false >/dev/null
     k delete pod reapplied -n pods --grace-period=0 --force >/dev/null 2>&1 || true
-    skip "known gap: a re-applied Pod manifest drops its MACs from the stored annotation (Pod UPDATE is not handled)"
+    skip "known gap: a re-applied Pod manifest drops its MACs from the stored annotation (a Pod UPDATE only repairs index labels, behaviour.md section 1)"
   fi
   [ "$after" = "$before" ]
 }
@@ -253,11 +253,16 @@ print(yaml.safe_dump(d))' | k apply -f -
 # warm REPLICA...: primes each policy-server replica's per-block watches (tests/cluster/warm_blocks.py
 # says why: the cold start of `inventory: indexed` is not what these tests measure).
 warm() {
-  local i port seconds
+  local i port seconds rc
   for i in "$@"; do
     port=$(eval echo "\$PS${i}_PORT")
+    rc=0
     seconds=$(python3 "$CLUSTER_DIR/warm_blocks.py" "https://127.0.0.1:$port" "$(state)/pki/ca.crt" \
-      clusterwide-kubemacpool-vms-opt-out)
+      clusterwide-kubemacpool-vms-opt-out) || rc=$?
+    # 4: policy-server 1.35's new-watch stall outlasted the wait (README, Limitations): the
+    # burst would measure that stall, not collisions.
+    [ "$rc" -ne 4 ] || skip "policy-server-$i: $seconds (policy-server 1.35's new-watch stall, README Limitations)"
+    [ "$rc" -eq 0 ] || return "$rc"
     echo "# policy-server-$i: the watches of 256 blocks primed in $seconds" >&3
   done
 }
