@@ -1,5 +1,7 @@
 //! The inventory: the MACs the cluster's VirtualMachines and Pods hold, and who holds each,
-//! derived on every admission from two host list calls (behaviour.md section 7).
+//! derived on every admission from host list calls: two by kind (behaviour.md section 7), or
+//! under `indexed` the lists of the blocks a request needs and of the objects not indexed yet
+//! (section 7.1).
 
 pub mod held_macs;
 pub mod pod;
