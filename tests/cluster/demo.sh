@@ -61,7 +61,7 @@ show cat simplevm.yaml
 show kubectl apply -f simplevm.yaml
 printf '\n$ kubectl get vm simplevm -n demo -o yaml   (excerpt)\n'
 kubectl get vm simplevm -n demo -o yaml | grep -B3 -A3 macAddress
-kubectl get vm simplevm -n demo -o yaml | grep -A2 '  labels:' | head -3
+kubectl get vm simplevm -n demo -o yaml | grep -A3 '^  labels:' | head -4
 show kubectl apply -f multus-pod.yaml
 printf '\n$ kubectl get pod multus-pod -n demo -o jsonpath={.metadata.annotations.k8s\\.v1\\.cni\\.cncf\\.io/networks}\n'
 kubectl get pod multus-pod -n demo -o jsonpath='{.metadata.annotations.k8s\.v1\.cni\.cncf\.io/networks}'
