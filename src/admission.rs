@@ -9,8 +9,7 @@ use crate::settings::Settings;
 use crate::verdict::Verdict;
 use crate::{audit, pod, virtual_machine};
 
-/// Routes a request: Pod CREATE and VirtualMachine CREATE/UPDATE are handled, Pod UPDATE only
-/// repairs index labels, an audit
+/// Routes a request: Pod and VirtualMachine CREATE and UPDATE are handled, an audit
 /// re-evaluation of either by its audit path; every other kind, operation or subresource, and
 /// a request without an object, pass unchanged.
 pub fn admit(
@@ -36,7 +35,7 @@ pub fn admit(
     ) {
         ("", "v1", "Pod", Operation::Create) if audit => pod::audit(request, settings, cluster),
         ("", "v1", "Pod", Operation::Create) => pod::admit(request, settings, cluster),
-        ("", "v1", "Pod", Operation::Update) => pod::reindex(request),
+        ("", "v1", "Pod", Operation::Update) => pod::update(request, settings, cluster),
         ("kubevirt.io", "v1", "VirtualMachine", Operation::Create) if audit => {
             virtual_machine::audit(request, settings, cluster)
         }

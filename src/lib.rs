@@ -19,6 +19,7 @@ pub mod multus;
 pub mod object;
 pub mod owner;
 pub mod pod;
+pub mod pod_plan;
 pub mod pool;
 pub mod scan;
 pub mod settings;

@@ -53,6 +53,15 @@ pub fn is_short_form(value: &str) -> bool {
     !value.contains(['[', '{', '"'])
 }
 
+/// The attachment an element names: two elements with the same key attach the Pod to the
+/// same network through the same interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ElementKey<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub interface: &'a str,
+}
+
 /// A parsed network-selection list: one JSON object per attachment, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Selection {
@@ -109,6 +118,27 @@ impl Selection {
             Some(interface) if !interface.is_empty() => format!("interface {interface}"),
             _ => format!("network {}", self.hash_name(index)),
         }
+    }
+
+    /// What matches element `index` to an element of another value of the same annotation
+    /// (behaviour.md 4.1 step 3): its namespace (`namespace`, the Pod's, when it names none),
+    /// its name, and its interface (`""` when it names none).
+    pub fn key<'a>(&'a self, index: usize, namespace: &'a str) -> ElementKey<'a> {
+        let element = &self.elements[index];
+        let text = |key| element.get(key).and_then(Value::as_str).unwrap_or("");
+        ElementKey {
+            namespace: Some(text("namespace"))
+                .filter(|n| !n.is_empty())
+                .unwrap_or(namespace),
+            name: text("name"),
+            interface: text("interface"),
+        }
+    }
+
+    /// Writes `mac` on element `index` exactly as given: a MAC restored on UPDATE keeps the
+    /// spelling its owner wrote.
+    pub fn set_mac_text(&mut self, index: usize, mac: &str) {
+        self.elements[index].insert("mac".to_string(), Value::String(mac.to_string()));
     }
 
     pub fn set_mac(&mut self, index: usize, mac: Mac) {

@@ -1,5 +1,6 @@
-//! Pods on CREATE (behaviour.md section 4): MACs for the Multus network-selection annotation;
-//! on UPDATE, only the repair of a tracked pod's index labels (section 7.1).
+//! Pods (behaviour.md section 4): MACs for the Multus network-selection annotation on CREATE;
+//! on UPDATE the annotation keeps its MACs (section 4.1), and an unchanged one only gets its
+//! index labels repaired (section 7.1).
 
 use std::fmt;
 
@@ -17,7 +18,8 @@ use crate::keys::NETWORKS_ANNOTATION;
 use crate::mac::{Mac, ParseMacError};
 use crate::metadata::PodMetadata;
 use crate::multus::{self, Selection, SelectionError, is_short_form};
-use crate::object::{hash_name, namespace_of};
+use crate::object::{Operation, hash_name, namespace_of};
+use crate::pod_plan::{self, Plan};
 use crate::owner::{Identity, Kind};
 use crate::settings::{PodShortForm, Settings};
 use crate::verdict::Verdict;
@@ -68,7 +70,7 @@ pub fn admit(
     settings: &Settings,
     cluster: &impl Cluster,
 ) -> Verdict {
-    answer(mutate(request, settings, cluster))
+    answer(mutate(request, Operation::Create, settings, cluster))
 }
 
 /// An audit re-evaluation of a stored pod (behaviour.md section 10): every MAC of its Multus
@@ -163,6 +165,7 @@ fn collisions(
 
 fn mutate(
     request: &KubernetesAdmissionRequest,
+    operation: Operation,
     settings: &Settings,
     cluster: &impl Cluster,
 ) -> Result<Verdict, PodError> {
@@ -171,7 +174,8 @@ fn mutate(
     let Some(value) = annotations.networks.as_deref() else {
         return Ok(Verdict::accept());
     };
-    if annotations.has_network_status {
+    // A running pod always has `network-status`: only CREATE skips on it (4.1 step 2).
+    if operation == Operation::Create && annotations.has_network_status {
         return Ok(Verdict::accept());
     }
     let short_form = !value.is_empty() && is_short_form(value);
@@ -180,37 +184,64 @@ fn mutate(
     }
     let mut selection = Selection::parse(value).map_err(PodError::Selection)?;
     let namespace = namespace_of(request, &metadata.namespace);
-    let launcher_of = metadata.launcher_of();
-    if let Some(vmi) = launcher_of
+    if let Some(vmi) = metadata.launcher_of()
         && vm_owns_launcher(cluster, namespace, vmi)
     {
         return Ok(Verdict::accept());
     }
 
-    let requested = requested_macs(&selection)?;
+    let given = requested_macs(&selection)?;
+    // The old value is read as the new one is; one that does not read has no elements.
+    let old_value = match operation {
+        Operation::Update => networks_value(&request.old_object),
+        Operation::Create => None,
+    };
+    let old = old_value.and_then(|old| Selection::parse(old).ok());
+    // Without old elements, an UPDATE plans as a CREATE: every element is new.
+    let plans = match &old {
+        Some(old) => pod_plan::on_update(&selection, &given, old, namespace),
+        None => pod_plan::on_create(&given),
+    };
     let subject = Subject {
         kind: Kind::Pod,
         namespace,
         hash_name: hash_name(request, &metadata.name, &metadata.generate_name),
         identity: identity(namespace, &metadata),
     };
-    let given: Vec<Mac> = requested.iter().flatten().copied().collect();
-    let blanks = requested.iter().any(Option::is_none);
-    let mut allocation = Allocation::start(settings, subject, cluster, &given, [], blanks)?;
-    for (index, mac) in requested.iter().enumerate() {
-        if let Some(mac) = mac {
+    let requested: Vec<Mac> = plans
+        .iter()
+        .filter_map(|plan| match plan {
+            Plan::Requested(mac) => Some(*mac),
+            _ => None,
+        })
+        .collect();
+    // Every MAC the stored pod holds stays out of reach of its new elements (section 6).
+    let old_macs = old_value.into_iter().flat_map(multus::held_macs);
+    let held = plans.iter().filter_map(Plan::mac).chain(old_macs);
+    let allocates = plans.contains(&Plan::Allocate);
+    let mut allocation =
+        Allocation::start(settings, subject, cluster, &requested, held, allocates)?;
+    for (index, plan) in plans.iter().enumerate() {
+        if let Plan::Requested(mac) = plan {
             allocation.request(*mac, &selection.place(index))?;
         }
     }
     let mut rewrite = short_form;
-    let mut held = given;
-    for (index, mac) in requested.iter().enumerate() {
-        if mac.is_none() {
-            let place = selection.hash_name(index);
-            let mac = allocation.allocate(&place)?;
-            selection.set_mac(index, mac);
-            held.push(mac);
-            rewrite = true;
+    let mut holds = Vec::with_capacity(plans.len());
+    for (index, plan) in plans.iter().enumerate() {
+        match plan {
+            Plan::Allocate => {
+                let mac = allocation.allocate(&selection.hash_name(index))?;
+                selection.set_mac(index, mac);
+                holds.push(mac);
+                rewrite = true;
+            }
+            Plan::Restore(mac, text) => {
+                selection.set_mac_text(index, text);
+                holds.push(*mac);
+                rewrite = true;
+            }
+            Plan::Keep(mac) | Plan::Requested(mac) => holds.push(*mac),
         }
     }
 
@@ -218,7 +249,7 @@ fn mutate(
     if rewrite {
         set_networks(&mut mutated, selection.to_annotation());
     }
-    write_labels(&mut mutated, &held, Indexed::WhenHolding);
+    write_labels(&mut mutated, &holds, Indexed::WhenHolding);
     Ok(Verdict::changed(
         &request.object,
         mutated,
@@ -226,25 +257,54 @@ fn mutate(
     ))
 }
 
-/// A Pod UPDATE (behaviour.md 7.1): a tracked pod's index labels made to match the MACs its
-/// annotation holds, and nothing else; no host call. Pods without the tracking label, launcher
-/// pods among them, pass unchanged.
-pub fn reindex(request: &KubernetesAdmissionRequest) -> Verdict {
+/// A Pod UPDATE (behaviour.md 4.1): when the networks value changed, its elements get their
+/// old MACs back, new ones are allocated and changed ones checked, as on CREATE; otherwise
+/// only the index labels are repaired.
+pub fn update(
+    request: &KubernetesAdmissionRequest,
+    settings: &Settings,
+    cluster: &impl Cluster,
+) -> Verdict {
+    if keeps_networks(request, settings) {
+        return reindex(request);
+    }
+    answer(mutate(request, Operation::Update, settings, cluster))
+}
+
+/// 4.1 step 1: the networks value is the same string as before, or gone, or the short form
+/// that `podShortForm: ignore` leaves alone. Nothing in it can have lost a MAC.
+fn keeps_networks(request: &KubernetesAdmissionRequest, settings: &Settings) -> bool {
+    let Some(value) = networks_value(&request.object) else {
+        return true;
+    };
+    let ignored_short_form = settings.pod_short_form == PodShortForm::Ignore
+        && !value.is_empty()
+        && is_short_form(value);
+    networks_value(&request.old_object) == Some(value) || ignored_short_form
+}
+
+/// A Pod UPDATE whose networks value holds nothing new (behaviour.md 7.1): a tracked pod's
+/// index labels made to match the MACs its annotation holds, and nothing else; no host call.
+/// Pods without the tracking label, launcher pods among them, pass unchanged.
+fn reindex(request: &KubernetesAdmissionRequest) -> Verdict {
     let labels = IndexLabels::read(&request.object);
     if !labels.tracked {
         return Verdict::accept();
     }
-    let networks = request
-        .object
-        .pointer("/metadata/annotations")
-        .and_then(|a| a.get(NETWORKS_ANNOTATION))
-        .and_then(Value::as_str);
-    let held: Vec<Mac> = networks
+    let held: Vec<Mac> = networks_value(&request.object)
         .map(|n| multus::held_macs(n).collect())
         .unwrap_or_default();
     let mut mutated = request.object.clone();
     write_labels(&mut mutated, &held, Indexed::WhenHolding);
     Verdict::changed(&request.object, mutated, Vec::new())
+}
+
+/// The Multus networks annotation of `object`, when it is a string.
+fn networks_value(object: &Value) -> Option<&str> {
+    object
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(NETWORKS_ANNOTATION))
+        .and_then(Value::as_str)
 }
 
 /// Whether a virt-launcher pod belongs to a VirtualMachine, whose admission owns its MACs.
