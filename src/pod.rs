@@ -19,8 +19,8 @@ use crate::mac::{Mac, ParseMacError};
 use crate::metadata::PodMetadata;
 use crate::multus::{self, Selection, SelectionError, is_short_form};
 use crate::object::{Operation, hash_name, namespace_of};
-use crate::pod_plan::{self, Plan};
 use crate::owner::{Identity, Kind};
+use crate::pod_plan::{self, Plan};
 use crate::settings::{PodShortForm, Settings};
 use crate::verdict::Verdict;
 

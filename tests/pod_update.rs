@@ -67,7 +67,12 @@ fn update_on(
 /// value), with Multus' `network-status` added as on a running pod.
 fn stored(manifest: &str) -> Value {
     let response = run(
-        &review("CREATE", &pod("default", "p", Some(manifest), None), None, json!({})),
+        &review(
+            "CREATE",
+            &pod("default", "p", Some(manifest), None),
+            None,
+            json!({}),
+        ),
         &MemoryCluster::default(),
     );
     let mut object = response.mutated_object.expect("the CREATE allocates");
@@ -182,7 +187,10 @@ fn a_removed_annotation_drops_the_block_labels_and_is_not_written_back() {
     let result = mutated(&response);
     assert!(result["metadata"]["annotations"].get(NETWORKS).is_none());
     assert!(block_labels(result).is_empty());
-    assert_eq!(result["metadata"]["labels"]["kubemacpool.io/tracked"], "true");
+    assert_eq!(
+        result["metadata"]["labels"]["kubemacpool.io/tracked"],
+        "true"
+    );
     assert!(cluster.calls().is_empty());
 }
 
@@ -193,7 +201,10 @@ fn the_short_form_under_podshortform_ignore_is_left_alone() {
     let (response, cluster) = update(&old, &new, json!({ "podShortForm": "ignore" }));
     let result = mutated(&response);
     assert_eq!(networks(result), "blue,red");
-    assert!(block_labels(result).is_empty(), "the short form holds no MAC");
+    assert!(
+        block_labels(result).is_empty(),
+        "the short form holds no MAC"
+    );
     assert!(cluster.calls().is_empty());
 }
 
@@ -261,7 +272,8 @@ fn a_launcher_pod_whose_vm_exists_is_accepted_unchanged() {
     );
     let new = with_networks(&old, manifest);
     let db = vm("default", "db", vec![], vec![]);
-    let (response, cluster) = update_on(MemoryCluster::new(vec![db], vec![]), &old, &new, json!({}));
+    let (response, cluster) =
+        update_on(MemoryCluster::new(vec![db], vec![]), &old, &new, json!({}));
     unchanged(&response);
     assert!(matches!(&cluster.calls()[..], [Call::Get { name, .. }] if name == "db"));
 }
@@ -275,7 +287,10 @@ fn a_launcher_pod_of_a_standalone_vmi_gets_its_macs_back() {
     let new = with_networks(&old, r#"[{"name":"blue"}]"#);
     let (response, cluster) = update(&old, &new, json!({}));
     assert_eq!(macs(mutated(&response)), [BLUE]);
-    assert!(matches!(&cluster.calls()[..], [Call::Get { .. }]), "only the VM lookup");
+    assert!(
+        matches!(&cluster.calls()[..], [Call::Get { .. }]),
+        "only the VM lookup"
+    );
 }
 
 #[test]
@@ -327,7 +342,9 @@ fn an_absent_namespace_is_the_pods_own() {
 fn another_namespace_or_another_interface_is_another_attachment() {
     let old = with_networks(
         &running_pod(),
-        &format!(r#"[{{"name":"blue","interface":"net1","mac":"{BLUE}"}},{{"name":"red","mac":"{RED}"}}]"#),
+        &format!(
+            r#"[{{"name":"blue","interface":"net1","mac":"{BLUE}"}},{{"name":"red","mac":"{RED}"}}]"#
+        ),
     );
     let new = with_networks(
         &old,
@@ -350,7 +367,10 @@ fn a_restored_mac_is_written_as_the_old_element_wrote_it() {
     let (response, _) = update(&old, &new, json!({}));
     let got = macs(mutated(&response));
     assert_eq!(got[0], "02-00-00-00-AA-01");
-    assert_ne!(got[1], "", "an old element without a MAC gives none back: red is allocated");
+    assert_ne!(
+        got[1], "",
+        "an old element without a MAC gives none back: red is allocated"
+    );
 }
 
 #[test]
@@ -443,7 +463,10 @@ fn a_hotplugged_network_gets_a_fresh_mac_never_one_of_the_old_object() {
     let got = macs(mutated(&response));
     assert_eq!(got[..2], [BLUE, RED]);
     assert!(![BLUE, RED, ""].contains(&got[2].as_str()));
-    assert!(!cluster.calls().is_empty(), "an allocation makes the mode's calls");
+    assert!(
+        !cluster.calls().is_empty(),
+        "an allocation makes the mode's calls"
+    );
 
     // In a two-address pool holding the old MACs, the hotplug finds no free address.
     let pool = json!({ "rangeStart": BLUE, "rangeEnd": RED, "excludedMacs": ["02:00:00:00:aa:02-02:00:00:00:bb:01"] });
