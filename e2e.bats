@@ -543,9 +543,60 @@ FIFTY_SIXTY='{"rangeStart":"02:00:00:00:00:50","rangeEnd":"02:00:00:00:00:60","e
   rejected_with 'the range is full'
 }
 
-@test "pod: UPDATE is not handled" {
+@test "pod: an UPDATE that keeps the networks value of an untracked pod passes unchanged" {
   evaluate pod-update.json session-none.yml
   accepted_unchanged
+}
+
+# --- Pod UPDATE: the annotation keeps its MACs (behaviour.md 4.1) ---------------------------
+# The stored pod default/net-client holds 02:00:00:00:00:a1 (blue-net, written by the policy) and
+# 02-00-00-00-00-B2 (red-net, as its user wrote it).
+HELD_NETWORKS='[{"name":"blue-net","namespace":"default","interface":"net1","mac":"02:00:00:00:00:a1"},{"name":"red-net","mac":"02-00-00-00-00-B2"}]'
+
+@test "pod update: re-applying the manifest restores every MAC as written, with no host call, in every mode" {
+  for mode in indexed pods-tracked all tracked; do
+    evaluate pod-update-reapply.json session-none.yml "{\"inventory\":\"$mode\"}"
+    patch_is "[.[] | .path] == [\"/metadata/annotations/k8s.v1.cni.cncf.io~1networks\"]"
+    patch_is ".[0].value == $(jq -Rc . <<<"$HELD_NETWORKS")"
+  done
+}
+
+@test "pod update: a hotplugged network gets a fresh MAC and the others keep theirs" {
+  evaluate pod-update-hotplug.json session-cluster.yml
+  patch_is '[.[] | select(.path | endswith("networks")) | .value | fromjson | .[] | .mac] as $m
+    | $m[0:2] == ["02:00:00:00:00:a1", "02-00-00-00-00-B2"]
+      and ($m[2] | IN("02:00:00:00:00:a1", "02:00:00:00:00:b2", "02:00:00:00:00:10", "02:00:00:00:00:20", "02:00:00:00:00:40", "02:00:00:00:00:50") | not)'
+  patch_is "[.[] | select(.path | endswith(\"networks\")) | .value | fromjson | .[2].mac | test(\"$MAC_RE\")] == [true]"
+}
+
+@test "pod update: under indexed a hotplug lists only the pod's block and the legacy lists, and its labels follow" {
+  # The session records the pod's block first, then the legacy lists: any other call fails the run.
+  local block
+  block=$(grep -m 1 -o 'mac-block.kubemacpool.io/[0-9a-f]*' test_data/session-indexed-pod-update-hotplug.yml | cut -d/ -f2)
+  evaluate pod-update-hotplug.json session-indexed-pod-update-hotplug.yml
+  patch_is "[.[] | select(.path | endswith(\"networks\")) | .value | fromjson | .[2].mac | split(\":\")[4]] == [\"$block\"]"
+  patch_is "[.[] | select(.path | startswith(\"/metadata/labels\"))] == [{\"op\":\"add\",\"path\":\"/metadata/labels/mac-block.kubemacpool.io~1$block\",\"value\":\"\"}]"
+}
+
+@test "pod update: a changed MAC held by a VM warns under warn, and the value stays as written" {
+  evaluate pod-update-change-mac.json session-cluster.yml
+  response '.allowed == true and (has("patch") | not)'
+  warnings_are '["MAC address 02:00:00:00:00:50 requested for network red-net is already used by VirtualMachine legacy/old-vm"]'
+}
+
+@test "pod update: a changed MAC held by a VM is rejected under reject" {
+  evaluate pod-update-change-mac.json session-cluster.yml '{"duplicateMacs":"reject"}'
+  rejected_with 'failed to allocate requested mac address: 02:00:00:00:00:50 is used by VirtualMachine legacy/old-vm'
+}
+
+@test "pod update: the launcher pod of an existing VM is untouched" {
+  evaluate pod-update-launcher-of-vm.json session-launcher-vm-exists.yml
+  accepted_unchanged
+}
+
+@test "pod update: the launcher pod of a standalone VMI gets its MAC back after the VM lookup" {
+  evaluate pod-update-launcher-standalone.json session-launcher-standalone-lookup.yml
+  patch_is '[.[] | select(.path | endswith("networks")) | .value] == ["[{\"name\":\"blue-net\",\"namespace\":\"prod\",\"mac\":\"02:00:00:00:00:c3\"}]"]'
 }
 
 @test "host calls are refused without --allow-context-aware, and the policy fails closed" {

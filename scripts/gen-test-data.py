@@ -499,6 +499,38 @@ def main():
         request(f"pod-generate-name-{uid}.json", "Pod", "CREATE", new_pod("", "blue-net", generate_name="worker-"),
                 uid=f"5f2f1c3e-0000-4000-8000-00000000000{uid}")
     request("pod-update.json", "Pod", "UPDATE", new_pod("one", "blue-net"), new_pod("one", "blue-net"))
+    # Pod UPDATE (behaviour.md 4.1): the stored pod as this version admitted and Multus wired it,
+    # and what a re-apply, a hotplug, a changed MAC and a launcher pod's re-apply write over it.
+    def running(name, elements, namespace="default", vmi=None):
+        stored_pod = new_pod(name, json.dumps(elements, separators=(",", ":")), namespace=namespace, vmi=vmi,
+                             extra_annotations={"k8s.v1.cni.cncf.io/network-status": "[{\"name\":\"cbr0\",\"default\":true}]"})
+        stored_pod["metadata"]["labels"] = {**stored_pod["metadata"].get("labels", {}),
+                                            **index_labels(*[e["mac"] for e in elements if e.get("mac")])}
+        return stored_pod
+
+    def rewritten(stored_pod, elements):
+        new = copy.deepcopy(stored_pod)
+        new["metadata"]["annotations"][NETWORKS] = json.dumps(elements)
+        return new
+
+    held = [{"name": "blue-net", "namespace": "default", "interface": "net1", "mac": "02:00:00:00:00:a1"},
+            {"name": "red-net", "mac": "02-00-00-00-00-B2"}]
+    manifest = [{"name": "blue-net", "namespace": "default", "interface": "net1"}, {"name": "red-net"}]
+    tool = running("net-client", held)
+    request("pod-update-reapply.json", "Pod", "UPDATE", rewritten(tool, manifest), tool)
+    request("pod-update-hotplug.json", "Pod", "UPDATE", rewritten(tool, held + [{"name": "green-net"}]), tool)
+    request("pod-update-change-mac.json", "Pod", "UPDATE",
+            rewritten(tool, [held[0], {"name": "red-net", "mac": "02:00:00:00:00:50"}]), tool)
+    launcher = running("virt-launcher-db-9zz9z", [{"name": "blue-net", "namespace": "prod", "mac": "02:00:00:00:00:20"}],
+                       namespace="prod", vmi="db")
+    request("pod-update-launcher-of-vm.json", "Pod", "UPDATE",
+            rewritten(launcher, [{"name": "blue-net", "namespace": "prod"}]), launcher)
+    solo = running("virt-launcher-solo-q1w2e", [{"name": "blue-net", "namespace": "prod", "mac": "02:00:00:00:00:c3"}],
+                   namespace="prod", vmi="solo")
+    request("pod-update-launcher-standalone.json", "Pod", "UPDATE",
+            rewritten(solo, [{"name": "blue-net", "namespace": "prod"}]), solo)
+    session("session-launcher-standalone-lookup.yml", vms=None,
+            get={"namespace": "prod", "name": "solo", "error": "Cannot find kubevirt.io/v1/VirtualMachine named 'solo' inside of namespace 'Some(\"prod\")'"})
 
     # inventory: indexed (behaviour.md 7.1) -------------------------------------------------
     # The sample cluster just after an upgrade (nothing indexed yet), plus objects the policy
@@ -529,6 +561,10 @@ def main():
         request(f"vm-create-mac-held-by-{target}.json", "VirtualMachine", "CREATE",
                 new_vm("vm-copycat", [iface("blue", "bridge", mac)], [multus("blue")]))
     indexed_session("session-indexed-block-00.yml", ["00"], idx_vms, idx_pods)
+    # The hotplug of pod-update-hotplug.json: its blank goes to the pod's block; the MACs it kept
+    # are not requested, so no other block is listed.
+    hotplug_block = needed_blocks("Pod", new_pod("net-client", json.dumps([{"name": "green-net"}])))
+    indexed_session("session-indexed-pod-update-hotplug.yml", hotplug_block, idx_vms, idx_pods)
     audit_request("audit-vm-misfiled.json", next(v for v in idx_vms if v["metadata"]["name"] == "misfiled-vm"))
     # Pod UPDATE: a tracked pod with a stale block label gets its labels, nothing else.
     stale = new_pod("net-tool", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:3f:40"}], separators=(",", ":")))

@@ -367,7 +367,7 @@ fn a_pod_never_gets_a_mac_a_launcher_pod_holds_and_names_the_pod_on_duplicates()
 }
 
 #[test]
-fn pod_update_is_not_handled() {
+fn a_pod_update_that_keeps_the_networks_value_of_an_untracked_pod_passes_unchanged() {
     let object = pod("default", "p", Some("blue"), None);
     let response = evaluate(
         &payload("", "Pod", "UPDATE", &object, Some(&object), json!({})),
