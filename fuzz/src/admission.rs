@@ -5,6 +5,7 @@ use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
 use kubemacpool_policy::cluster::FakeCluster;
+use kubemacpool_policy::mac::Mac;
 
 use crate::cluster::sample_cluster;
 
@@ -57,17 +58,113 @@ pub fn admit(data: &[u8], target: Target) {
         serde_json::to_string(&again).unwrap(),
         "the same request got two answers"
     );
-    // The same object as a Pod UPDATE: at most an index-label repair, never a host call.
     if let Target::Pod = target
-        && let Ok(mut update) = serde_json::from_slice::<Value>(&payload)
-        && update["request"].is_object()
+        && let Ok(request) = serde_json::from_slice::<Value>(&payload)
+        && request["request"].is_object()
     {
-        update["request"]["operation"] = json!("UPDATE");
-        let none = FakeCluster::new();
-        let response = kubemacpool_policy::evaluate(update.to_string().as_bytes(), &none);
-        check(&response);
-        assert!(none.calls().is_empty(), "a Pod UPDATE made a host call");
+        pod_updates(&request, &response);
     }
+}
+
+const NETWORKS: &str = "k8s.v1.cni.cncf.io/networks";
+
+fn networks(object: &Value) -> Option<&str> {
+    object
+        .pointer("/metadata/annotations")?
+        .get(NETWORKS)?
+        .as_str()
+}
+
+fn with_networks(object: &Value, value: &str) -> Value {
+    let mut object = object.clone();
+    object["metadata"]["annotations"][NETWORKS] = json!(value);
+    object
+}
+
+/// The UPDATEs behaviour.md 4.1 makes of a Pod request and its answer, checked for any input:
+/// - the same object again: at most an index-label repair, never a host call;
+/// - A's object with the original value written back (a re-apply): A exactly, no host call;
+/// - A's value plus a hotplugged element: the other elements keep their MACs, the new one
+///   gets none that A holds.
+fn pod_updates(request: &Value, answer: &ValidationResponse) {
+    let evaluate = |object: &Value, old: &Value, cluster: &dyn Fn(&[u8]) -> ValidationResponse| {
+        let mut update = request.clone();
+        update["request"]["operation"] = json!("UPDATE");
+        update["request"]["object"] = object.clone();
+        update["request"]["oldObject"] = old.clone();
+        let response = cluster(update.to_string().as_bytes());
+        check(&response);
+        response
+    };
+    let object = &request["request"]["object"];
+    let none = FakeCluster::new();
+    let on_none = |payload: &[u8]| kubemacpool_policy::evaluate(payload, &none);
+    evaluate(object, object, &on_none);
+    assert!(
+        none.calls().is_empty(),
+        "an unchanged Pod UPDATE made a host call"
+    );
+
+    let (Some(created), Some(original)) = (&answer.mutated_object, networks(object)) else {
+        return;
+    };
+    // A launcher pod's re-apply looks its VM up first (4.1 step 2).
+    if created.pointer("/metadata/ownerReferences").is_some() || !answer.accepted {
+        return;
+    }
+    let reapplied = with_networks(created, original);
+    let response = evaluate(&reapplied, created, &on_none);
+    assert!(none.calls().is_empty(), "a re-apply made a host call");
+    assert!(
+        response.accepted,
+        "a re-apply was refused: {:?}",
+        response.message
+    );
+    let after = response.mutated_object.as_ref().unwrap_or(&reapplied);
+    assert_eq!(
+        after, created,
+        "a re-apply did not restore the CREATE answer"
+    );
+
+    let Some(held) = networks(created) else {
+        return;
+    };
+    let Ok(mut elements) = serde_json::from_str::<Vec<Value>>(held) else {
+        return;
+    };
+    let before: Vec<Option<Mac>> = elements.iter().map(mac_of).collect();
+    elements.push(json!({ "name": "fuzz-hotplug", "interface": "fuzz9" }));
+    let plugged = with_networks(created, &Value::from(elements).to_string());
+    let cluster = sample_cluster();
+    let on_cluster = |payload: &[u8]| kubemacpool_policy::evaluate(payload, &cluster);
+    let response = evaluate(&plugged, created, &on_cluster);
+    if let Some(result) = response
+        .mutated_object
+        .as_ref()
+        .filter(|_| response.accepted)
+    {
+        let after: Vec<Option<Mac>> = networks(result)
+            .and_then(|n| serde_json::from_str::<Vec<Value>>(n).ok())
+            .unwrap_or_default()
+            .iter()
+            .map(mac_of)
+            .collect();
+        assert_eq!(
+            after[..before.len()],
+            before[..],
+            "a hotplug changed another element's MAC"
+        );
+        let new = after[before.len()];
+        assert!(new.is_some(), "the hotplugged element got no MAC");
+        assert!(
+            !before.contains(&new),
+            "the hotplug took a MAC the pod holds"
+        );
+    }
+}
+
+fn mac_of(element: &Value) -> Option<Mac> {
+    Mac::parse(element.get("mac")?.as_str()?).ok()
 }
 
 fn check(response: &ValidationResponse) {
