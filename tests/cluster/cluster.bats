@@ -236,15 +236,6 @@ print(yaml.safe_dump(d))' | k apply -f -
     sed 's/^    app: reapplied$/    app: reapplied\n    tier: web/' | k apply -f -
   after=$(pod_networks pods reapplied | jq -c 'map(.mac)')
   echo "before: $before after: $after"
-  if [ "$after" = '[null]' ]; then
-    # Known gap, reported in tests/cluster/NOTES.md: kubectl apply sets the annotation it declares
-    # back to the manifest's value; the policy does not handle Pod UPDATEs (behaviour.md section 1:
-    # a Pod UPDATE never changes the annotation), so the stored MAC is gone while the pod keeps
-    # using it. Deleted here so that the invariant checks the rest.
-    k delete pod reapplied -n pods --wait=false >/dev/null
-    k delete pod reapplied -n pods --grace-period=0 --force >/dev/null 2>&1 || true
-    skip "known gap: a re-applied Pod manifest drops its MACs from the stored annotation (a Pod UPDATE only repairs index labels, behaviour.md section 1)"
-  fi
   [ "$after" = "$before" ]
 }
 

@@ -28,7 +28,7 @@ else
 # The components are built once (about 6 min on 2 cores) into ~/.cache/kubemacpool-policy/.
 cluster-tests: cluster-setup annotated-policy.wasm
 	tests/cluster/build.sh >/dev/null
-	bats tests/cluster/cluster.bats
+	bats tests/cluster/cluster.bats tests/cluster/pod-update.bats
 
 demo-cluster: cluster-setup annotated-policy.wasm
 	tests/cluster/demo.sh

@@ -6,10 +6,14 @@
 - No MAC is held by two objects, unless it is listed in ALLOWED (one MAC a line: a test that asked
   for a duplicate writes it there).
 - No stored MAC ever changed or vanished: LEDGER (JSON, created when missing) maps every
-  `Kind ns/name interface-or-network` ever seen to its MAC; an object that still exists must hold
+  `Kind ns/name interface-or-attachment` ever seen to its MAC (a Pod's attachment is
+  `namespace/network@interface#k`, the k-th element with that key, as the policy matches them); an object that still exists must hold
   the same MAC there, as long as that interface (network) is still there. New holders are added
   to LEDGER. An object deleted and created again under
   the same name is a new object (its uid differs) and starts a new entry.
+
+- A Pod the policy indexed (`kubemacpool.io/indexed: v1`) carries a `mac-block` label for the
+  block of each MAC its annotation holds and no other, and `kubemacpool.io/tracked` when it holds one.
 
 MACs are compared in normal form (lower-case, colons). Prints a one-line summary; exits 1 with the
 offenders otherwise.
@@ -43,7 +47,20 @@ def slots(obj):
         return set()
     if not isinstance(networks, list):
         return set()
-    return {f'{i}:{n.get("name")}' for i, n in enumerate(networks) if isinstance(n, dict)}
+    return {where for where, _ in attachments(md, networks)}
+
+
+def attachments(md, networks):
+    """(attachment, element) for every element: its key and its rank among equal keys."""
+    seen = defaultdict(int)
+    out = []
+    for n in networks:
+        if not isinstance(n, dict):
+            continue
+        key = f'{n.get("namespace") or md.get("namespace")}/{n.get("name")}@{n.get("interface") or ""}'
+        out.append((f"{key}#{seen[key]}", n))
+        seen[key] += 1
+    return out
 
 
 def holders(obj):
@@ -65,10 +82,24 @@ def holders(obj):
         except ValueError:
             networks = []
         if isinstance(networks, list):
-            for i, n in enumerate(networks):
-                if isinstance(n, dict) and isinstance(n.get("mac"), str) and n["mac"]:
-                    out.append((f'{i}:{n.get("name")}', norm(n["mac"])))
+            for where, n in attachments(md, networks):
+                if isinstance(n.get("mac"), str) and n["mac"]:
+                    out.append((where, norm(n["mac"])))
     return owner, md.get("uid"), out
+
+
+def label_problems(obj, owner, held):
+    labels = obj["metadata"].get("labels") or {}
+    if not owner.startswith("Pod ") or labels.get("kubemacpool.io/indexed") != "v1":
+        return []
+    have = sorted(k.split("/", 1)[1] for k in labels if k.startswith("mac-block.kubemacpool.io/"))
+    want = sorted({mac.split(":")[4] for _, mac in held})
+    problems = []
+    if have != want:
+        problems.append(f"{owner}: mac-block labels {have}, its MACs are in blocks {want}")
+    if held and labels.get("kubemacpool.io/tracked") != "true":
+        problems.append(f"{owner}: holds a MAC without kubemacpool.io/tracked")
+    return problems
 
 
 def main():
@@ -84,6 +115,7 @@ def main():
     present = {}
     for obj in items:
         owner, uid, held = holders(obj)
+        problems += label_problems(obj, owner, held)
         present[owner] = (uid, slots(obj), {w for w, _ in held})
         for where, mac in held:
             count += 1
@@ -106,7 +138,7 @@ def main():
     if problems:
         print("invariant broken:\n  " + "\n  ".join(problems))
         sys.exit(1)
-    print(f"invariant: {count} MACs on {len(items)} objects, none held twice unasked, none changed")
+    print(f"invariant: {count} MACs on {len(items)} objects, none held twice unasked, none changed, Pod labels right")
 
 
 if __name__ == "__main__":
