@@ -598,7 +598,7 @@ FIFTY_SIXTY='{"rangeStart":"02:00:00:00:00:50","rangeEnd":"02:00:00:00:00:60","e
   response '.allowed == false'
 }
 
-@test "audit: the README's audit settings (test_data/settings-audit.yml) admit with a warning and report in audits" {
+@test "audit: the audit settings of docs/operations.md (test_data/settings-audit.yml) admit with a warning and report in audits" {
   run --separate-stderr kwctl_run --request-path test_data/vm-create-mac-held-by-pod.json \
     --settings-path test_data/settings-audit.yml --allow-context-aware \
     --replay-host-capabilities-interactions test_data/session-indexed-block-00.yml "$POLICY"
