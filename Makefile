@@ -100,8 +100,8 @@ $(BENCH_GUESTS): bench-guests/src/lib.rs bench-guests/Cargo.toml Cargo.lock
 	rustup target add wasm32-wasip1
 	cargo build --locked --target wasm32-wasip1 --release -p bench-guests
 
-# Cost per admission at cluster scale (README, Performance), the allocator alone, and the
-# residual race between simultaneous admissions (README, Limitations).
+# Cost per admission at cluster scale (docs/performance.md), the allocator alone, and the
+# residual race between simultaneous admissions (docs/design.md, The race bound).
 .PHONY: bench
 bench: policy.wasm $(BENCH_GUESTS) $(TEST_HOST)
 	$(TEST_HOST) bench --policy policy.wasm --baselines $(BENCH_GUESTS) --runs 15
@@ -115,7 +115,7 @@ $(BENCH_FLOOR): $(BENCH_GUESTS) bench-guests/metadata.yml
 	kwctl annotate -m bench-guests/metadata.yml -o $(BENCH_FLOOR) $(BENCH_GUESTS)
 
 # Admissions in the real policy-server against the fake API server, per inventory mode, beside
-# the engine floor of the same calls (README, Performance). BENCH_ENGINE_ARGS passes options
+# the engine floor of the same calls (docs/performance.md). BENCH_ENGINE_ARGS passes options
 # (--sizes quick [2000:20000, the default] | full [10000:100000,100000:100000] | VMS:PODS,...,
 # --rounds, --modes, --adoptions, --server-per-mode, --floor-only-modes). The Sigstore trust root
 # beside policy-server, when there, spares it a network fetch (SIGSTORE_TRUST_CONFIG overrides).

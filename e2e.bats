@@ -649,7 +649,7 @@ HELD_NETWORKS='[{"name":"blue-net","namespace":"default","interface":"net1","mac
   response '.allowed == false'
 }
 
-@test "audit: the README's audit settings (test_data/settings-audit.yml) admit with a warning and report in audits" {
+@test "audit: the audit settings of docs/operations.md (test_data/settings-audit.yml) admit with a warning and report in audits" {
   run --separate-stderr kwctl_run --request-path test_data/vm-create-mac-held-by-pod.json \
     --settings-path test_data/settings-audit.yml --allow-context-aware \
     --replay-host-capabilities-interactions test_data/session-indexed-block-00.yml "$POLICY"

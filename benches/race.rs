@@ -3,7 +3,7 @@
 //! them get the same MAC? Beside the policy's hash-start walk, a cursor from the range start (a
 //! naive stateless port of Kubemacpool), which hands every one of them the same address.
 //!
-//! `cargo bench --bench race` prints the table the README's Limitations section quotes.
+//! `cargo bench --bench race` prints the table docs/design.md (The race bound) quotes.
 
 use kubemacpool_policy::allocator::{UsedSet, allocate, allocation_hash};
 use kubemacpool_policy::mac::Mac;

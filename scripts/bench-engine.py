@@ -14,7 +14,7 @@ PODS counts every pod, the VMs' virt-launcher pods first: at 100000:100000 every
 launcher pod, so no pod holds a MAC of its own (no tracked pods).
 
 Duration (estimates for the 2-core machine under the other builds' load, from the 2,000-VM runs
-and the README's 10,000-VM figures; a round is every case at concurrency 1 and 2): `quick`
+and the 10,000-VM figures of docs/performance.md; a round is every case at concurrency 1 and 2): `quick`
 (2,000 VMs, the default 15 rounds) about 1.5 min; 10,000 VMs about 13 s a round plus 1-2 min
 (`--sizes 10k --rounds 41`: about 11 min); 100,000 VMs about 1 min a round plus about 5 min of
 cold starts and per-block warm-up (`--sizes 100k --rounds 15`: about 20 min). With several sizes,
@@ -550,7 +550,7 @@ def bench_cluster(args, workdir, api, modes, rounds, checker, baseline):
         result["cold"][mode] = cold_start(args, workdir, api, mode, checker, floor_only)
         print(f"bench-engine: cold start {mode}: {ms(result['cold'][mode]['first'])} ms", file=sys.stderr, flush=True)
 
-    # Every mode in one policy-server (as the README's earlier runs), or one server per mode
+    # Every mode in one policy-server (as the earlier runs of docs/performance.md), or one server per mode
     # (--server-per-mode: each holds only its mode's reflectors, for memory at 100,000 VMs).
     groups = [[mode] for mode in modes] if args.server_per_mode else [modes]
     result["servers"] = []

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes test_data/: the AdmissionRequests and kwctl replay sessions that e2e.bats and the
-README use. Run it after changing a fixture here, and commit what it writes: the files are the
+README and docs/ use. Run it after changing a fixture here, and commit what it writes: the files are the
 fixtures, this script only keeps them consistent (the sample cluster, the exact host calls).
 
 The sessions record exactly the calls the policy makes (behaviour.md section 7): VirtualMachines,

@@ -22,7 +22,7 @@ pub const INDEXED_VALUE: &str = "v1";
 /// `mac-block.kubemacpool.io/<bb>: ""`, one per block (fifth octet) of a MAC the object holds.
 pub const BLOCK_LABEL_PREFIX: &str = "mac-block.kubemacpool.io/";
 
-/// The annotation the README's adoption step writes to send every VM through the policy once;
+/// The annotation the adoption step (docs/inventory.md) writes to send every VM through the policy once;
 /// the policy never reads it: any UPDATE re-indexes.
 pub const REINDEX_ANNOTATION: &str = "kubemacpool.io/reindex";
 

@@ -1,6 +1,6 @@
 //! What ships beside the code says what the code does: the metadata, the Artifact Hub package,
-//! the settings form, the manifests and the README agree with each other and with the policy's
-//! own settings validation.
+//! the settings form, the manifests, the README and docs/ agree with each other and with the
+//! policy's own settings validation.
 
 use std::fs;
 use std::path::Path;
@@ -345,10 +345,34 @@ fn the_rbac_grants_get_list_watch_on_pods_and_virtualmachines() {
     }
 }
 
-/// The YAML blocks of the README that hold policy settings.
+/// The pages users read: the README and docs/.
+fn documentation() -> Vec<(String, String)> {
+    let mut pages: Vec<String> = fs::read_dir("docs")
+        .unwrap()
+        .map(|entry| entry.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".md"))
+        .collect();
+    pages.sort();
+    pages.insert(0, "README.md".to_string());
+    pages
+        .into_iter()
+        .map(|p| {
+            let text = fs::read_to_string(&p).unwrap();
+            (p, text)
+        })
+        .collect()
+}
+
+/// The YAML blocks of the README and docs/ that hold policy settings.
 fn readme_settings_blocks() -> Vec<Value> {
-    let readme = fs::read_to_string("README.md").unwrap();
-    readme
+    documentation()
+        .iter()
+        .flat_map(|(_, text)| settings_blocks(text))
+        .collect()
+}
+
+fn settings_blocks(markdown: &str) -> Vec<Value> {
+    markdown
         .split("```yaml")
         .skip(1)
         .filter_map(|block| block.split("```").next())
@@ -364,7 +388,8 @@ fn readme_settings_blocks() -> Vec<Value> {
 #[test]
 fn every_settings_example_in_the_readme_is_valid() {
     let blocks = readme_settings_blocks();
-    assert!(!blocks.is_empty());
+    // The front page's example and the audit page's ClusterAdmissionPolicy at least.
+    assert!(blocks.len() >= 2, "{blocks:?}");
     for settings in &blocks {
         validate_settings(settings).unwrap_or_else(|e| panic!("README settings {settings:?}: {e}"));
     }
@@ -390,5 +415,75 @@ fn every_settings_example_in_the_readme_is_run_by_the_e2e_tests() {
             fixtures.contains(&settings),
             "README settings {settings:?} has no test_data/settings-*.yml that e2e.bats uses"
         );
+    }
+}
+
+/// The rows of the README's Settings table: key, type, default.
+fn readme_settings_table() -> Vec<(String, String, String)> {
+    let readme = fs::read_to_string("README.md").unwrap();
+    let section = readme
+        .split("\n## Settings\n")
+        .nth(1)
+        .expect("README.md has a Settings section");
+    let section = section.split("\n## ").next().unwrap();
+    let unquote = |cell: &str| cell.trim().trim_matches('`').to_string();
+    section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            (
+                unquote(cells[0].trim_start_matches('|')),
+                cells[1].trim().to_string(),
+                unquote(cells[2]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_settings_table_names_every_setting_as_the_form_and_the_policy_do() {
+    let questions = yaml("questions-ui.yml");
+    let defaults = serde_json::to_value(RawSettings::default()).unwrap();
+    let table = readme_settings_table();
+    let keys: Vec<&str> = table.iter().map(|(k, _, _)| k.as_str()).collect();
+    let asked: Vec<&str> = get(&questions, "questions")
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|q| q["variable"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys, asked,
+        "README Settings table against questions-ui.yml"
+    );
+    for (key, kind, default) in &table {
+        // The default as the table writes it: a MAC or word, `[]` or `""`.
+        let expected = match &defaults[key.as_str()] {
+            serde_json::Value::String(s) if s.is_empty() => "\"\"".to_string(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        assert!(
+            default.eq_ignore_ascii_case(&expected),
+            "{key}: README default {default}, policy default {expected}"
+        );
+        let question = get(&questions, "questions")
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|q| q["variable"] == key.as_str())
+            .unwrap();
+        if let Some(options) = question.get("options") {
+            let options: Vec<String> = serde_yaml::from_value(options.clone()).unwrap();
+            let listed: Vec<String> = kind
+                .split(", ")
+                .map(|o| o.trim_matches('`').to_string())
+                .collect();
+            assert_eq!(
+                listed, options,
+                "{key}: README type against the form's options"
+            );
+        }
     }
 }

@@ -23,7 +23,7 @@ struct Cli {
 enum Command {
     /// Evaluates one admission request, like `kwctl run`.
     Run(RunArgs),
-    /// Measures one admission at cluster scale beside three baselines (README, Performance).
+    /// Measures one admission at cluster scale beside three baselines (docs/performance.md).
     Bench(BenchArgs),
 }
 

@@ -3,15 +3,15 @@
 
 Under `inventory: indexed` the first admission that needs a block makes policy-server create
 that block's two reflectors and wait for their initial lists (about 80 ms each time, one after
-the other: README, Performance). A burst of 400 creates landing in ~256 new blocks at once
+the other: docs/performance.md). A burst of 400 creates landing in ~256 new blocks at once
 therefore queues for seconds, past the webhooks' 10 s timeout now and then: a cold-start cost,
-which the README states, not what the concurrency tests measure (collisions). This sends one
+which docs/operations.md states, not what the concurrency tests measure (collisions). This sends one
 dry-run VM CREATE per block straight to the replica, each requesting a MAC of that block (under
 `duplicateMacs: warn` the policy lists the requested MAC's block), so every block's watches exist.
 
 policy-server 1.35 now and then holds a new watch's initial LIST until one of its older watches
 ends (kube-rs watches ask for a 290 s timeout), so one request may take up to about five
-minutes: the wait allows for it, and the slowest request is reported (README, Limitations).
+minutes: the wait allows for it, and the slowest request is reported (docs/operations.md, Watches and connections).
 
     warm_blocks.py URL CA_FILE POLICY_NAME
 """
