@@ -5,56 +5,15 @@
 
 mod common;
 
-use common::{NETWORKS, iface, multus_net, pod, pod_net, vm};
+use common::{NETWORKS, iface, multus_net, pod, pod_net, review, run, vm};
 use kubemacpool_policy::allocator::allocation_hash;
 use kubemacpool_policy::cluster::MemoryCluster;
-use kubemacpool_policy::evaluate;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
 const LEGACY_VMS: &str = "VirtualMachine kubemacpool.io/indexed!=v1";
 const LEGACY_PODS: &str = "Pod kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v1";
 const UID: &str = "705ab4f5-6393-11e8-b7cc-42010a800002";
-
-fn review(
-    kind: &str,
-    operation: &str,
-    object: &Value,
-    old: Option<&Value>,
-    settings: Value,
-) -> Vec<u8> {
-    let group = if kind == "Pod" { "" } else { "kubevirt.io" };
-    serde_json::to_vec(&json!({
-        "settings": settings,
-        "request": {
-            "uid": UID,
-            "kind": { "group": group, "version": "v1", "kind": kind },
-            "resource": { "group": group, "version": "v1", "resource": format!("{}s", kind.to_lowercase()) },
-            "name": object["metadata"]["name"],
-            "namespace": object["metadata"]["namespace"],
-            "operation": operation,
-            "userInfo": {},
-            "object": object,
-            "oldObject": old.cloned().unwrap_or(Value::Null),
-            "dryRun": false
-        }
-    }))
-    .unwrap()
-}
-
-/// Evaluates on the cluster and on the same cluster listing in reverse order: the answers
-/// must be byte-identical.
-fn run(payload: &[u8], cluster: &MemoryCluster) -> ValidationResponse {
-    let response = evaluate(payload, cluster);
-    let mut reversed = MemoryCluster::new(cluster.vms.clone(), cluster.pods.clone());
-    reversed.reversed = true;
-    assert_eq!(
-        serde_json::to_string(&response).unwrap(),
-        serde_json::to_string(&evaluate(payload, &reversed)).unwrap(),
-        "the answer depends on the list order"
-    );
-    response
-}
 
 fn block_lists(block: &str) -> [String; 2] {
     [

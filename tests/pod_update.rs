@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::{NETWORKS, pod, vm};
+use common::{NETWORKS, pod, run, vm};
 use kubemacpool_policy::cluster::{Call, MemoryCluster};
-use kubemacpool_policy::evaluate;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
@@ -16,36 +15,7 @@ const BLUE: &str = "02:00:00:00:aa:01";
 const RED: &str = "02:00:00:00:bb:02";
 
 fn review(operation: &str, object: &Value, old: Option<&Value>, settings: Value) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "settings": settings,
-        "request": {
-            "uid": "0b5a0c3e-1f7d-4d8e-9b61-7c3f2a6d9e10",
-            "kind": { "group": "", "version": "v1", "kind": "Pod" },
-            "resource": { "group": "", "version": "v1", "resource": "pods" },
-            "name": object["metadata"]["name"],
-            "namespace": object["metadata"]["namespace"],
-            "operation": operation,
-            "userInfo": {},
-            "object": object,
-            "oldObject": old.cloned().unwrap_or(Value::Null),
-            "dryRun": false
-        }
-    }))
-    .unwrap()
-}
-
-/// Evaluates on `cluster` and on the same objects listed in reverse: the answers must be
-/// byte-identical.
-fn run(payload: &[u8], cluster: &MemoryCluster) -> ValidationResponse {
-    let response = evaluate(payload, cluster);
-    let mut reversed = MemoryCluster::new(cluster.vms.clone(), cluster.pods.clone());
-    reversed.reversed = true;
-    assert_eq!(
-        serde_json::to_string(&response).unwrap(),
-        serde_json::to_string(&evaluate(payload, &reversed)).unwrap(),
-        "the answer depends on the list order"
-    );
-    response
+    common::review("Pod", operation, object, old, settings)
 }
 
 /// A Pod UPDATE from `old` to `new` on an empty cluster.

@@ -1,7 +1,7 @@
 //! Builders for admission payloads and cluster lists, shared by the handler tests.
 #![allow(dead_code)]
 
-use kubemacpool_policy::cluster::FakeCluster;
+use kubemacpool_policy::cluster::{FakeCluster, MemoryCluster};
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
@@ -178,4 +178,46 @@ pub fn rejection(response: &ValidationResponse) -> &str {
 /// Settings with a small pool, where collisions are forced.
 pub fn small_pool(first: &str, last: &str) -> Value {
     json!({ "rangeStart": first, "rangeEnd": last })
+}
+
+/// The `validate` payload of an admission request with `settings` as given (no mode added),
+/// for the tests against a `MemoryCluster`.
+pub fn review(
+    kind: &str,
+    operation: &str,
+    object: &Value,
+    old: Option<&Value>,
+    settings: Value,
+) -> Vec<u8> {
+    let group = if kind == "Pod" { "" } else { "kubevirt.io" };
+    serde_json::to_vec(&json!({
+        "settings": settings,
+        "request": {
+            "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+            "kind": { "group": group, "version": "v1", "kind": kind },
+            "resource": { "group": group, "version": "v1", "resource": format!("{}s", kind.to_lowercase()) },
+            "name": object["metadata"]["name"],
+            "namespace": object["metadata"]["namespace"],
+            "operation": operation,
+            "userInfo": {},
+            "object": object,
+            "oldObject": old.cloned().unwrap_or(Value::Null),
+            "dryRun": false
+        }
+    }))
+    .unwrap()
+}
+
+/// Evaluates on the cluster and on the same cluster listing in reverse order: the answers
+/// must be byte-identical (behaviour.md section 6: no answer depends on the list order).
+pub fn run(payload: &[u8], cluster: &MemoryCluster) -> ValidationResponse {
+    let response = kubemacpool_policy::evaluate(payload, cluster);
+    let mut reversed = MemoryCluster::new(cluster.vms.clone(), cluster.pods.clone());
+    reversed.reversed = true;
+    assert_eq!(
+        serde_json::to_string(&response).unwrap(),
+        serde_json::to_string(&kubemacpool_policy::evaluate(payload, &reversed)).unwrap(),
+        "the answer depends on the list order"
+    );
+    response
 }
