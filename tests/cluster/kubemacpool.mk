@@ -22,3 +22,19 @@ kubemacpool-tests: cluster-setup annotated-policy.wasm
 	elif [ $$rc -ne 0 ]; then cat $(CURDIR)/target/kubemacpool-build.log; exit $$rc; \
 	else bats tests/cluster/kubemacpool.bats; fi
 endif
+
+# Both systems at scale, by hand (not in make test): tests/cluster/bench/bench.sh. BENCH_CLUSTER_SIZES
+# (VMS:PODS ..., default 10000:100000), BENCH_CLUSTER_ARGS (bench.py options). One line and exit 0
+# without Go, kwctl or policy-server, or without the Kubemacpool tarball.
+.PHONY: bench-cluster
+ifneq ($(KMP_MISSING),)
+bench-cluster:
+	@echo "bench-cluster: no $(KMP_MISSING): skipped"
+else
+bench-cluster: cluster-setup annotated-policy.wasm
+	tests/cluster/build.sh >/dev/null
+	@mkdir -p $(CURDIR)/target; rc=0; tests/cluster/kubemacpool/build.sh >/dev/null 2>$(CURDIR)/target/kubemacpool-build.log || rc=$$?; \
+	if [ $$rc -eq 3 ]; then echo "bench-cluster: $$(tail -n 1 $(CURDIR)/target/kubemacpool-build.log): skipped"; \
+	elif [ $$rc -ne 0 ]; then cat $(CURDIR)/target/kubemacpool-build.log; exit $$rc; \
+	else tests/cluster/bench/bench.sh; fi
+endif

@@ -106,7 +106,8 @@ EOF
 ready() { curl -sf --cacert "$STATE/pki/ca.crt" "https://127.0.0.1:$KMP_WEBHOOK_PORT/readyz" >/dev/null; }
 
 # start: the manager as the mac-controller-manager Deployment runs it (its args and env), out of
-# cluster; waits for /readyz (the pool rebuilt from every Pod and VM). Writes KMP_DIR/start-ready-ms.
+# cluster; waits for /readyz (the pool rebuilt from every Pod and VM). Writes KMP_DIR/start-ns (the
+# process start, ns since the epoch) and KMP_DIR/start-ready-ms.
 start() {
   [ ! -f "$STATE/pids/kubemacpool.pid" ] || ! kill -0 "$(cat "$STATE/pids/kubemacpool.pid")" 2>/dev/null || return 0
   ! port_taken "$KMP_WEBHOOK_PORT" || die "127.0.0.1:$KMP_WEBHOOK_PORT is taken: Kubemacpool's webhook port is fixed in its code"
@@ -115,6 +116,7 @@ start() {
   [ -n "${KMP_METRICS_PORT:-}" ] || { KMP_METRICS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); echo "KMP_METRICS_PORT=$KMP_METRICS_PORT" >>"$STATE/env"; }
   metrics="127.0.0.1:$KMP_METRICS_PORT"
   t0=$(date +%s%N)
+  echo "$t0" >"$KMP_DIR/start-ns"
   env -i PATH=/usr/bin:/bin HOME="$KMP_DIR" TMPDIR="$KMP_DIR/tmp" KUBECONFIG="$KMP_DIR/kubeconfig" \
     POD_NAMESPACE="$KMP_NS" POD_NAME=kubemacpool-mac-controller-manager-out-of-cluster \
     RANGE_START="$range_start" RANGE_END="$range_end" \
