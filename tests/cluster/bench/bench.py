@@ -19,7 +19,9 @@ again at the end, warm)
   apiserver_admission_webhook_admission_duration_seconds for the webhook (delta of /metrics,
   quantiles interpolated in its buckets);
 - RSS of the system's process and of kube-apiserver;
-- 200 VMs created by 8 parallel clients: MACs collided among them and with the cluster's.
+- 200 VMs created by 8 parallel clients: MACs collided among them and with the cluster's;
+- a restart under load (indexed, warm; Kubemacpool): VM CREATEs from 4 clients while the process
+  is stopped and started again: how many were refused, over how long.
 Every answer is checked: created, a valid MAC in the range on every interface, distinct from every
 MAC the bench has seen. Prints a JSON document (and writes it to --out).
 """
@@ -249,6 +251,41 @@ def measure(api, checker, system, tag, vm_webhook, pod_webhook, samples):
     return r
 
 
+def restart_under_load(api, checker, system, tag, restart, clients=4, limit_s=180):
+    """VM CREATEs from CLIENTS loops while RESTART runs: how many were refused, over how long."""
+    stop = threading.Event()
+    answers = []
+    lock = threading.Lock()
+    t_end = time.time() + limit_s
+
+    def loop(c):
+        i = 0
+        while not stop.is_set() and time.time() < t_end:
+            name = f"{tag}-rs-{c}-{i}"
+            status, obj = api.json("POST", vm_path(VM_NS), vm(VM_NS, name))
+            with lock:
+                answers.append((time.time(), status, obj, name))
+            i += 1
+
+    threads = [threading.Thread(target=loop, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    time.sleep(2)
+    t0 = time.time()
+    restart()
+    t1 = time.time()
+    time.sleep(2)
+    stop.set()
+    for t in threads:
+        t.join()
+    refused = [a for a in answers if a[1] != 201]
+    for _, status, obj, name in answers:
+        if status == 201:
+            checker.check(status, obj, vm_macs, f"{system} vm {name}")
+    return {"creates": len(answers), "refused": len(refused), "restart_seconds": round(t1 - t0, 2),
+            "refused_window_seconds": round(refused[-1][0] - refused[0][0], 2) if refused else 0}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--state", required=True)
@@ -329,6 +366,8 @@ def main():
         r["rss_kib"] = rss_kib(pid_of(state, "policy-server-1"))
         r["apiserver_rss_kib"] = rss_kib(pid_of(state, "apiserver"))
         result["systems"]["policy indexed, warm"] = r
+        r["restart_under_load"] = restart_under_load(api, checker, "policy indexed restart", "p-restart",
+                                                     lambda: sh(CLUSTER_SH, "restart", "policy-server-1", state))
 
     # Kubemacpool
     sh(CLUSTER_SH, "stop", "policy-server-1", state)
@@ -350,6 +389,8 @@ def main():
     r["rss_kib"] = rss_kib(pid_of(state, "kubemacpool"))
     r["apiserver_rss_kib"] = rss_kib(pid_of(state, "apiserver"))
     result["systems"]["kubemacpool"] = r
+    r["restart_under_load"] = restart_under_load(api, checker, "kubemacpool restart", "k-restart",
+                                                 lambda: (sh(KMP_SH, "stop", state), sh(KMP_SH, "start", state)))
     sh(KMP_SH, "down", state)
 
     result["macs_checked"] = len(checker.seen)
