@@ -92,7 +92,7 @@ endif
 endif
 
 .PHONY: test
-test: setup fmt-check lint unit-tests e2e-tests engine-tests cluster-tests audit-tests
+test: setup fmt-check lint unit-tests e2e-tests engine-tests cluster-tests audit-tests kubemacpool-tests
 
 BENCH_GUESTS := target/wasm32-wasip1/release/bench_guests.wasm
 
@@ -160,3 +160,4 @@ artifacthub:
 
 include tests/cluster/cluster.mk
 include tests/cluster/audit.mk
+include tests/cluster/kubemacpool.mk

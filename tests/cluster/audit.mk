@@ -1,10 +1,10 @@
 # Kubewarden 1.35's audit scanner against the test cluster of cluster.mk (tests/cluster/audit.bats):
-# the scanner built from the kubewarden-controller v1.35.0 Go module (tests/cluster/audit/build.sh,
-# once, into ~/.cache/kubemacpool-policy/), run from outside the cluster against policy-server.
-# Included by the Makefile after cluster.mk (it uses cluster-setup). Needs Go (on PATH or
-# /usr/local/go/bin), kwctl and policy-server; skipped with one line otherwise.
-# Where the Go module proxy does not serve kubewarden-controller, build.sh exits 3 and the tests
-# are skipped with its line.
+# the scanner built from the kubewarden-controller v1.35.0 release tarball in ../shared/upstream/
+# (tests/cluster/audit/build.sh, checked against its sha256, once, into
+# ~/.cache/kubemacpool-policy/audit-scanner-<sha256>/), run from outside the cluster against
+# policy-server. Included by the Makefile after cluster.mk (it uses cluster-setup). Needs Go (on
+# PATH or /usr/local/go/bin), kwctl and policy-server; skipped with one line otherwise.
+# Where the tarball is absent, build.sh exits 3 and the tests are skipped with its line.
 
 AUDIT_GO := $(or $(shell command -v go 2>/dev/null),$(wildcard /usr/local/go/bin/go))
 AUDIT_MISSING := $(strip $(if $(AUDIT_GO),,Go) $(if $(KWCTL_BIN),,kwctl) $(if $(POLICY_SERVER_BIN),,policy-server))

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# make bench-cluster: for each size VMS:PODS of BENCH_CLUSTER_SIZES (default 10000:100000), a fresh
+# test cluster (cluster.sh up), bench.py on it (the policy in each inventory mode, then Kubemacpool,
+# one at a time on the same API server and etcd), the cluster stopped. Results as JSON in
+# target/bench-cluster/<vms>-<pods>.json, a table on stdout (table.py) and, with matplotlib, the
+# picture target/bench-cluster/bench-cluster.svg (plot.py).
+# BENCH_CLUSTER_ARGS passes options to bench.py (--samples, --modes).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../../.." && pwd)"
+out="$repo/target/bench-cluster"
+mkdir -p "$out"
+"$here/../kubemacpool/build.sh" >/dev/null
+for size in ${BENCH_CLUSTER_SIZES:-10000:100000}; do
+  vms=${size%%:*} pods=${size#*:}
+  state="$out/state-$vms-$pods"
+  "$here/../cluster.sh" down "$state" 2>/dev/null || true
+  "$here/../cluster.sh" up "$state" >/dev/null
+  rc=0
+  # shellcheck disable=SC2086
+  python3 "$here/bench.py" --state "$state" --vms "$vms" --pods "$pods" --out "$out/$vms-$pods.json" \
+    ${BENCH_CLUSTER_ARGS:-} >/dev/null || rc=$?
+  "$here/../cluster.sh" down "$state"
+  [ "$rc" -eq 0 ] || { echo "bench-cluster: $vms VMs, $pods Pods: bench.py exited $rc (see $out/$vms-$pods.json)" >&2; exit "$rc"; }
+done
+python3 "$here/table.py" "$out"/*-*.json
+# The picture (matplotlib, from PyPI: BENCH_PYTHON names a python3 that has it).
+py=${BENCH_PYTHON:-python3}
+if "$py" -c 'import matplotlib' 2>/dev/null; then
+  "$py" "$here/plot.py" "$out/bench-cluster.svg" "$out"/*-*.json
+  echo "bench-cluster: $out/bench-cluster.svg"
+else
+  echo "bench-cluster: no matplotlib for $py (pip install matplotlib, then BENCH_PYTHON=...): no picture"
+fi

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""The markdown table of bench.py's JSON results (one file per cluster size), one row per system."""
+import json
+import sys
+
+
+def ms(d, key):
+    v = d.get(key) or {}
+    return f"{v.get('p50_ms')} / {v.get('p95_ms')}"
+
+
+def main():
+    runs = sorted((json.load(open(p)) for p in sys.argv[1:]), key=lambda r: (r["vms"], r["pods"]))
+    for r in runs:
+        print(f"{r['vms']} VMs, {r['pods']} Pods ({r['multus_pods']} with a Multus MAC), loaded in {r['load_seconds']} s; "
+              f"{r['date']}, {r['machine']}; {r['macs_checked']} MACs checked, {r['problem_count']} problems")
+        print()
+        print("| system | start-up to first answer (ms) | VM CREATE client p50 / p95 (ms) | VM CREATE webhook p50 / p95 (ms) "
+              "| Pod CREATE client p50 / p95 (ms) | Pod CREATE webhook p50 / p95 (ms) | 200 VMs, 8 clients (s) | collisions "
+              "| RSS (MiB) | kube-apiserver RSS (MiB) |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for name, s in r["systems"].items():
+            if name == "kubemacpool":
+                start = f"{s['startup_first_answer_ms']} (/readyz: {s['startup_readyz_ms']})"
+            elif name == next(iter(r["systems"])):
+                start = f"{r['policy_startup_loaded_ms']} (empty cluster: {r['policy_startup_ms']})"
+            else:
+                start = "(same process)"
+            print(f"| {name} | {start} | {ms(s, 'vm_create_client')} | {ms(s, 'vm_create_webhook')} | "
+                  f"{ms(s, 'pod_create_client')} | {ms(s, 'pod_create_webhook')} | {s['burst_seconds']} | "
+                  f"{s['burst_200_vms_8_clients_collisions']} | {s['rss_kib'] // 1024} | {s['apiserver_rss_kib'] // 1024} |")
+        print()
+        restarts = [(name, s["restart_under_load"]) for name, s in r["systems"].items() if s.get("restart_under_load")]
+        if restarts:
+            print("| restart under load (4 clients creating VMs) | creates | refused | restart (s) | refused for (s) |")
+            print("|---|---|---|---|---|")
+            for name, u in restarts:
+                print(f"| {name} | {u['creates']} | {u['refused']} | {u['restart_seconds']} | {u['refused_window_seconds']} |")
+            print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+#!/usr/bin/env bats
+# Kubemacpool v0.51.1 on the test cluster, instead of the policy (`make kubemacpool-tests`): the
+# cluster of cluster.sh, the manager built from its release tarball (kubemacpool/build.sh) and run
+# out of cluster behind its own release webhook configuration (kubemacpool/kubemacpool.sh, its
+# NOTES.md). A smoke test: a VM and a Multus Pod applied with kubectl get MACs from it.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+KMP="$CLUSTER_DIR/kubemacpool/kubemacpool.sh"
+
+setup_file() {
+  # (skipped in setup: bats 1.8 reports a skip in setup_file as a failure)
+  if ! command -v "${POLICY_SERVER:-policy-server}" >/dev/null || ! command -v kwctl >/dev/null; then
+    export KMP_SKIP="no policy-server or kwctl on PATH: the test cluster (cluster.sh) needs them"
+    return 0
+  fi
+  if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then
+    export KMP_SKIP="no Go: the Kubemacpool smoke test builds kube-apiserver, etcd and Kubemacpool with it"
+    return 0
+  fi
+  local rc=0
+  "$CLUSTER_DIR/kubemacpool/build.sh" >/dev/null 2>"$BATS_FILE_TMPDIR/kmp-build.log" || rc=$?
+  if [ "$rc" -eq 3 ]; then
+    KMP_SKIP="$(tail -n 1 "$BATS_FILE_TMPDIR/kmp-build.log")"
+    export KMP_SKIP
+    return 0
+  fi
+  [ "$rc" -eq 0 ] || { cat "$BATS_FILE_TMPDIR/kmp-build.log" >&2; return "$rc"; }
+  export KMP_CLUSTER_STATE="$BATS_RUN_TMPDIR/cluster"
+  "$CLUSTER" up "$KMP_CLUSTER_STATE" >&3 2>&1
+  echo "# cluster up in $(cat "$KMP_CLUSTER_STATE/start-seconds") s" >&3
+  "$KMP" up "$KMP_CLUSTER_STATE" >&3 2>&1
+  load_cluster_env
+  # pods opt-in (Kubemacpool's release default): the namespace label its pod webhook selects
+  mkns kmp-smoke mutatepods.kubemacpool.io=allocate
+}
+
+teardown_file() {
+  [ -z "${KMP_CLUSTER_STATE:-}" ] || "$CLUSTER" down "$KMP_CLUSTER_STATE"
+}
+
+setup() {
+  [ -z "${KMP_SKIP:-}" ] || skip "$KMP_SKIP"
+  load_cluster_env
+  read -r RANGE_START RANGE_END <"$(state)/kubemacpool/range"
+}
+
+in_range() { # in_range MAC: within Kubemacpool's configured range (the policy's)
+  python3 -c 'import sys; n = lambda m: int(m.replace(":", ""), 16); sys.exit(0 if n(sys.argv[2]) <= n(sys.argv[1]) <= n(sys.argv[3]) else 1)' \
+    "$1" "$RANGE_START" "$RANGE_END"
+}
+
+@test "only Kubemacpool's webhook configuration is installed, as released but for its clientConfig" {
+  [ -z "$(k get mutatingwebhookconfigurations -l app.kubernetes.io/part-of=kubewarden -o name)" ]
+  k get mutatingwebhookconfiguration kubemacpool-mutator -o json | jq -e '
+    [.webhooks[] | {name, url: .clientConfig.url, failurePolicy, sideEffects,
+                    ops: .rules[0].operations, res: .rules[0].resources}] == [
+      {name: "mutatepods.kubemacpool.io", url: "https://127.0.0.1:8000/mutate-pods", failurePolicy: "Fail",
+       sideEffects: "NoneOnDryRun", ops: ["CREATE"], res: ["pods"]},
+      {name: "mutatevirtualmachines.kubemacpool.io", url: "https://127.0.0.1:8000/mutate-virtualmachines",
+       failurePolicy: "Fail", sideEffects: "NoneOnDryRun", ops: ["CREATE", "UPDATE"], res: ["virtualmachines"]}]' >/dev/null
+}
+
+@test "kubectl apply of a VM through Kubemacpool: it gets a MAC from the range, and no policy label" {
+  vm kmp-smoke smoke-vm | k apply -f - >/dev/null
+  local mac
+  mac=$(k get vm smoke-vm -n kmp-smoke -o json | jq -r '.spec.template.spec.domain.devices.interfaces[0].macAddress')
+  echo "VM MAC: $mac"
+  [[ "$mac" =~ $MAC_RE ]]
+  in_range "$mac"
+  run ! bash -c "'$BIN/kubectl' --kubeconfig '$(state)/admin.kubeconfig' get vm smoke-vm -n kmp-smoke -o json | jq -e '.metadata.labels | keys[] | select(startswith(\"kubemacpool.io/\") or startswith(\"mac-block.\"))'"
+}
+
+@test "kubectl apply of a Multus Pod through Kubemacpool: its network gets a MAC, distinct from the VM's" {
+  pod kmp-smoke smoke-pod '[{"name":"blue"}]' | k apply -f - >/dev/null
+  local mac vm_mac
+  mac=$(pod_networks kmp-smoke smoke-pod | jq -r '.[0].mac')
+  echo "Pod MAC: $mac ($(pod_networks kmp-smoke smoke-pod))"
+  [[ "$mac" =~ $MAC_RE ]]
+  in_range "$mac"
+  [ "$(pod_networks kmp-smoke smoke-pod | jq -r '.[0].name')" = blue ]
+  vm_mac=$(k get vm smoke-vm -n kmp-smoke -o json | jq -r '.spec.template.spec.domain.devices.interfaces[0].macAddress')
+  [ "$mac" != "$vm_mac" ]
+}
+
+@test "the API server called Kubemacpool's webhooks for those creates (its own admission metrics)" {
+  local metrics
+  metrics=$(k get --raw /metrics | grep '^apiserver_admission_webhook_admission_duration_seconds_count{' | grep 'operation="CREATE"')
+  echo "$metrics"
+  echo "$metrics" | grep -E 'name="mutatevirtualmachines\.kubemacpool\.io".*rejected="false".*type="admit"} [1-9]'
+  echo "$metrics" | grep -E 'name="mutatepods\.kubemacpool\.io".*rejected="false".*type="admit"} [1-9]'
+  # the policy's webhooks answered only cluster.sh's start-up probes (invalid MACs, refused)
+  run ! grep -E 'kubewarden.*rejected="false"' <<<"$metrics"
+}
+
+@test "Kubemacpool v0.51.1 admits a Pod asking for the VM's MAC (it refuses no requested duplicate; its collision controllers report running ones)" {
+  local vm_mac
+  vm_mac=$(k get vm smoke-vm -n kmp-smoke -o json | jq -r '.spec.template.spec.domain.devices.interfaces[0].macAddress')
+  pod kmp-smoke copycat "[{\"name\":\"blue\",\"mac\":\"$vm_mac\"}]" | k apply -f - >/dev/null
+  [ "$(pod_networks kmp-smoke copycat | jq -r '.[0].mac')" = "$vm_mac" ]
+}
+
+@test "with the manager stopped a VM create is refused (failurePolicy Fail); restarted, it rebuilds its pool and allocates a MAC no one holds" {
+  "$KMP" stop "$(state)"
+  on_teardown "$KMP" start "$(state)"
+  run -1 bash -c "$(declare -f vm); vm kmp-smoke while-down | '$BIN/kubectl' --kubeconfig '$(state)/admin.kubeconfig' apply -f - 2>&1"
+  echo "$output"
+  [[ "$output" == *'failed calling webhook "mutatevirtualmachines.kubemacpool.io"'* ]]
+  "$KMP" start "$(state)"
+  echo "ready again in $(cat "$(state)/kubemacpool/start-ready-ms") ms"
+  vm kmp-smoke after-restart | k apply -f - >/dev/null
+  local mac held
+  mac=$(k get vm after-restart -n kmp-smoke -o json | jq -r '.spec.template.spec.domain.devices.interfaces[0].macAddress')
+  held=$(k get vm smoke-vm -n kmp-smoke -o json | jq -r '.spec.template.spec.domain.devices.interfaces[0].macAddress'; pod_networks kmp-smoke smoke-pod | jq -r '.[0].mac')
+  echo "after restart: $mac; held: $held"
+  [[ "$mac" =~ $MAC_RE ]]
+  run ! grep -qx "$mac" <<<"$held"
+}
+
+teardown() {
+  [ -n "${KMP_SKIP:-}" ] || run_cleanup
+}
