@@ -250,9 +250,6 @@ warm() {
     rc=0
     seconds=$(python3 "$CLUSTER_DIR/warm_blocks.py" "https://127.0.0.1:$port" "$(state)/pki/ca.crt" \
       clusterwide-kubemacpool-vms-opt-out) || rc=$?
-    # 4: policy-server 1.35's new-watch stall outlasted the wait (docs/operations.md, Watches and connections): the
-    # burst would measure that stall, not collisions.
-    [ "$rc" -ne 4 ] || skip "policy-server-$i: $seconds (policy-server 1.35's new-watch stall, docs/operations.md)"
     [ "$rc" -eq 0 ] || return "$rc"
     echo "# policy-server-$i: the watches of 256 blocks primed in $seconds" >&3
   done

@@ -163,12 +163,29 @@ start_policy_server() {
 }
 
 # haproxy NAME PORT BACKEND-PORT...: a TCP proxy, round robin over the backends.
+# maxconn: apiproxy carries every connection of both policy-server replicas, and policy-server
+# opens one TCP connection per watch (HTTP/1.1): up to 514 per replica under `inventory: indexed`,
+# plus its LISTs and GETs. The earlier `maxconn 1024` let replica 1's 514 watches and replica 2's
+# first ~510 through and left replica 2's last watches in the accept queue until watches ended at
+# their 290 s timeout: the "new-watch stall" (docs/operations.md, Watches and connections). 8192
+# leaves room for both with their reconnects. haproxy needs two open files per connection and
+# refuses to start when it cannot raise its limit that far, so a lower hard limit lowers maxconn,
+# down to what two replicas' watches need.
+HAPROXY_MAXCONN=${KMP_HAPROXY_MAXCONN:-8192}  # KMP_HAPROXY_MAXCONN=1024 brings the stall back
 haproxy_tcp() {
-  local name=$1 port=$2 i=0 b
+  local name=$1 port=$2 i=0 b maxconn hard
   shift 2
   command -v haproxy >/dev/null || die "no haproxy (make cluster-setup installs it)"
+  maxconn=$HAPROXY_MAXCONN
+  hard=$(ulimit -Hn)
+  if [ "$hard" != unlimited ] && [ $(((hard - 100) / 2)) -lt "$maxconn" ]; then
+    maxconn=$(((hard - 100) / 2))
+    [ "$maxconn" -ge 1200 ] ||
+      die "haproxy $name: the open-files hard limit ($hard) leaves room for $maxconn connections; two policy-server replicas' watches need 1200 (raise it: ulimit -Hn)"
+  fi
   {
-    printf 'global\n  maxconn 1024\ndefaults\n  mode tcp\n  timeout connect 2s\n'
+    printf 'global\n  maxconn %s\n' "$maxconn"
+    printf 'defaults\n  mode tcp\n  maxconn %s\n  timeout connect 2s\n' "$maxconn"
     printf '  timeout client 1h\n  timeout server 1h\n'
     printf 'frontend front\n  bind 127.0.0.1:%s\n  default_backend back\nbackend back\n  balance roundrobin\n' "$port"
     for b in "$@"; do i=$((i + 1)); printf '  server s%s 127.0.0.1:%s check inter 500ms\n' "$i" "$b"; done
