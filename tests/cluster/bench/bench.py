@@ -286,6 +286,31 @@ def restart_under_load(api, checker, system, tag, restart, clients=4, limit_s=18
             "refused_window_seconds": round(refused[-1][0] - refused[0][0], 2) if refused else 0}
 
 
+def kmp_restart(state, crashes, attempts=5):
+    """Stops and starts Kubemacpool's manager; a manager that dies before /readyz is started again,
+    as its Deployment's restartPolicy would, and the fatal error its log ends with is kept."""
+    sh(KMP_SH, "stop", state)
+    log = os.path.join(state, "logs", "kubemacpool.log")
+    for _ in range(attempts):
+        offset = os.path.getsize(log) if os.path.exists(log) else 0
+        try:
+            sh(KMP_SH, "start", state)
+            return
+        except subprocess.CalledProcessError:
+            with open(log, errors="replace") as f:
+                f.seek(offset)
+                tail = f.read().splitlines()
+            fatal = next((line for line in tail if line.startswith(("fatal error", "panic:"))), "exited")
+            # the first frame of Kubemacpool's own code in the crashing goroutine: function, then file:line
+            frame = next(((line, tail[i + 1]) for i, line in enumerate(tail[:-1])
+                          if "kubemacpool/pkg/" in line and "kubemacpool/pkg/" in tail[i + 1]), None)
+            if frame:
+                func = frame[0].rsplit("/", 1)[-1].split("(0x")[0]
+                fatal += f" in {func} at {frame[1].strip().split(' ')[0].rsplit('/', 1)[-1]}"
+            crashes.append(fatal)
+    raise SystemExit(f"bench: Kubemacpool did not come back in {attempts} starts: {crashes}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--state", required=True)
@@ -389,8 +414,10 @@ def main():
     r["rss_kib"] = rss_kib(pid_of(state, "kubemacpool"))
     r["apiserver_rss_kib"] = rss_kib(pid_of(state, "apiserver"))
     result["systems"]["kubemacpool"] = r
+    crashes = []
     r["restart_under_load"] = restart_under_load(api, checker, "kubemacpool restart", "k-restart",
-                                                 lambda: (sh(KMP_SH, "stop", state), sh(KMP_SH, "start", state)))
+                                                 lambda: kmp_restart(state, crashes))
+    r["restart_under_load"]["crashes"] = crashes
     sh(KMP_SH, "down", state)
 
     result["macs_checked"] = len(checker.seen)

@@ -32,10 +32,11 @@ def main():
         print()
         restarts = [(name, s["restart_under_load"]) for name, s in r["systems"].items() if s.get("restart_under_load")]
         if restarts:
-            print("| restart under load (4 clients creating VMs) | creates | refused | restart (s) | refused for (s) |")
-            print("|---|---|---|---|---|")
+            print("| restart under load (4 clients creating VMs) | creates | refused | restart (s) | refused for (s) | crashed while starting |")
+            print("|---|---|---|---|---|---|")
             for name, u in restarts:
-                print(f"| {name} | {u['creates']} | {u['refused']} | {u['restart_seconds']} | {u['refused_window_seconds']} |")
+                crashes = "; ".join(f"`{c}`" for c in u.get("crashes", [])) or "no"
+                print(f"| {name} | {u['creates']} | {u['refused']} | {u['restart_seconds']} | {u['refused_window_seconds']} | {crashes} |")
             print()
 
 
