@@ -7,7 +7,7 @@ CLUSTER_GO := $(or $(shell command -v go 2>/dev/null),$(wildcard /usr/local/go/b
 CLUSTER_STATE ?= $(CURDIR)/target/cluster
 CLUSTER_MISSING := $(strip $(if $(CLUSTER_GO),,Go) $(if $(KWCTL_BIN),,kwctl) $(if $(POLICY_SERVER_BIN),,policy-server))
 
-.PHONY: cluster-setup cluster-tests demo-cluster cluster-up cluster-down
+.PHONY: cluster-setup cluster-tests demo-cluster cluster-up cluster-down bench-watches
 # haproxy: the TCP load balancer in front of two policy-servers; python3-yaml: derive.py.
 # docker-registry (the OCI registry the cluster loads the policy from) is unpacked from its Debian
 # package into the cache, not installed: installing it would start a registry service on :5000.
@@ -22,7 +22,7 @@ cluster-setup: setup
 		dpkg-deb -x docker-registry_*.deb . && rm -f docker-registry_*.deb; }
 
 ifneq ($(CLUSTER_MISSING),)
-cluster-tests demo-cluster cluster-up:
+cluster-tests demo-cluster cluster-up bench-watches:
 	@echo "cluster: no $(CLUSTER_MISSING): the tests against a real kube-apiserver (tests/cluster) are skipped"
 else
 # The components are built once (about 6 min on 2 cores) into ~/.cache/kubemacpool-policy/.
@@ -35,6 +35,11 @@ demo-cluster: cluster-setup annotated-policy.wasm
 
 cluster-up: cluster-setup annotated-policy.wasm
 	tests/cluster/cluster.sh up $(CLUSTER_STATE)
+
+# What the watches cost the cluster, by hand (not in make test): tests/cluster/bench/watches.sh.
+bench-watches: cluster-setup annotated-policy.wasm
+	tests/cluster/build.sh >/dev/null
+	tests/cluster/bench/watches.sh
 endif
 
 cluster-down:

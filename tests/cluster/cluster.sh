@@ -20,7 +20,8 @@
 # registry on loopback, docker-registry, and loaded by policy-server from there; file://<repo>/
 # annotated-policy.wasm without docker-registry),
 # KMP_WEBHOOKS (the policies installed by `up`; default: Kubemacpool's release defaults, pods
-# opt-in and VMs opt-out), POLICY_SERVER (default: policy-server on PATH).
+# opt-in and VMs opt-out), POLICY_SERVER (default: policy-server on PATH), KMP_DERIVE_ARGS (more
+# derive.py options, e.g. `--variant podstracked:inventory=pods-tracked`), KMP_HAPROXY_MAXCONN.
 set -Eeuo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -249,7 +250,7 @@ start() {
 derive() { # derive BASE_URL
   python3 "$HERE/derive.py" --manifests "$REPO/manifests" --module "$KMP_POLICY_MODULE" \
     --url "$1" --ca-bundle "$STATE/pki/ca.crt" --out "$STATE/derived" \
-    --variant reject:duplicateMacs=reject >"$STATE/derived/names"
+    --variant reject:duplicateMacs=reject ${KMP_DERIVE_ARGS:-} >"$STATE/derived/names"
 }
 
 # probe KIND: a server-side dry-run create, in the probe namespace (which every selector of the

@@ -13,7 +13,7 @@ A block's first request may still outlast policy-server's evaluation timeout whi
 start on a loaded machine; it is then asked again (the watches keep starting), for at most 60 s.
 The slowest block is reported.
 
-    warm_blocks.py URL CA_FILE POLICY_NAME
+    warm_blocks.py URL CA_FILE POLICY_NAME [BLOCKS]   (the first BLOCKS blocks; default all 256)
 """
 
 import json
@@ -44,10 +44,11 @@ RETRY_FOR = 60  # a block's two watches start in well under a second; a minute m
 
 def main():
     url, ca, policy = sys.argv[1:4]
+    blocks = int(sys.argv[4]) if len(sys.argv) > 4 else 256
     context = ssl.create_default_context(cafile=ca)
     start = time.monotonic()
     slowest = (0.0, 0)
-    for block in range(256):
+    for block in range(blocks):
         body = json.dumps(review(block)).encode()
         sent = time.monotonic()
         while True:

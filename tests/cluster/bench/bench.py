@@ -30,7 +30,6 @@ import argparse
 import http.client
 import json
 import os
-import random
 import re
 import ssl
 import subprocess
@@ -220,6 +219,41 @@ def parallel(n, fn, items):
         return list(ex.map(fn, items))
 
 
+def derive_variants(state, env, modes):
+    """policy-server's policies.yml with every inventory mode as a variant (one process; the
+    webhooks pick the mode), pointing the webhooks at policy-server-1."""
+    variants = ["--variant", "reject:duplicateMacs=reject"]
+    for m in modes:
+        if m != "indexed":
+            variants += ["--variant", f"{m.replace('-', '')}:inventory={m}"]
+    sh("python3", os.path.join(HERE, "..", "derive.py"), "--manifests", os.path.join(HERE, "..", "..", "..", "manifests"),
+       "--module", env["KMP_POLICY_MODULE"], "--url", f"https://127.0.0.1:{env['PS1_PORT']}",
+       "--ca-bundle", os.path.join(state, "pki", "ca.crt"), "--out", os.path.join(state, "derived"), *variants)
+
+
+def names(mode):
+    """The (Pods, VMs) policy names of an inventory mode's variant."""
+    suffix = "" if mode == "indexed" else "-" + mode.replace("-", "")
+    return f"kubemacpool-pods-opt-in{suffix}", f"kubemacpool-vms-opt-out{suffix}"
+
+
+def load(api, checker, vms, pods, multus):
+    """The cluster's load, through the webhooks installed: VMS VMs, MULTUS Multus Pods and the
+    other Pods, without networks, in a namespace neither system selects. Returns its seconds."""
+    for ns, labels in ((VM_NS, {}), (MULTUS_NS, {"mutatepods.kubemacpool.io": "allocate"}), (PLAIN_NS, {})):
+        api.json("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})
+        api.json("POST", f"/api/v1/namespaces/{ns}/serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}})
+    t0 = time.time()
+    for i, (status, obj) in enumerate(parallel(8, lambda i: api.json("POST", vm_path(VM_NS), vm(VM_NS, f"load-{i}")), range(vms))):
+        checker.check(status, obj, vm_macs, f"load vm {i}")
+    for i, (status, obj) in enumerate(parallel(8, lambda i: api.json("POST", pod_path(MULTUS_NS), pod(MULTUS_NS, f"load-{i}", [{"name": "blue"}])), range(multus))):
+        checker.check(status, obj, pod_macs, f"load pod {i}")
+    for status, obj in parallel(8, lambda i: api.json("POST", pod_path(PLAIN_NS), pod(PLAIN_NS, f"load-{i}")), range(pods - multus)):
+        if status != 201:
+            checker.problems.append(f"load plain pod: HTTP {status}")
+    return round(time.time() - t0, 1)
+
+
 def measure(api, checker, system, tag, vm_webhook, pod_webhook, samples):
     r = {}
     # sequential creates, client-timed, and the API server's view of the webhook
@@ -328,19 +362,8 @@ def main():
     result = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": f"{os.cpu_count()} cores, {os.uname().machine}",
               "vms": args.vms, "pods": args.pods, "multus_pods": round(args.pods * args.multus_share), "systems": {}}
 
-    # policy-server with every mode as a variant (one process; the webhooks pick the mode)
     modes = [m for m in args.modes.split(",") if m]
-    variants = ["--variant", "reject:duplicateMacs=reject"]
-    for m in modes:
-        if m != "indexed":
-            variants += ["--variant", f"{m.replace('-', '')}:inventory={m}"]
-    sh("python3", os.path.join(HERE, "..", "derive.py"), "--manifests", os.path.join(HERE, "..", "..", "..", "manifests"),
-       "--module", env["KMP_POLICY_MODULE"], "--url", f"https://127.0.0.1:{env['PS1_PORT']}",
-       "--ca-bundle", os.path.join(state, "pki", "ca.crt"), "--out", os.path.join(state, "derived"), *variants)
-
-    def names(mode):
-        suffix = "" if mode == "indexed" else "-" + mode.replace("-", "")
-        return f"kubemacpool-pods-opt-in{suffix}", f"kubemacpool-vms-opt-out{suffix}"
+    derive_variants(state, env, modes)
 
     def restart_policy_server():
         sh(CLUSTER_SH, "stop", "policy-server-1", state)
@@ -353,21 +376,7 @@ def main():
 
     sh(CLUSTER_SH, "webhooks", state, *names("indexed"))
     startup = restart_policy_server()  # the new policies.yml (mode variants)
-
-    # the load, through the policy's default webhooks
-    for ns, labels in ((VM_NS, {}), (MULTUS_NS, {"mutatepods.kubemacpool.io": "allocate"}), (PLAIN_NS, {})):
-        api.json("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})
-        api.json("POST", f"/api/v1/namespaces/{ns}/serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}})
-    t0 = time.time()
-    multus = result["multus_pods"]
-    for i, (status, obj) in enumerate(parallel(8, lambda i: api.json("POST", vm_path(VM_NS), vm(VM_NS, f"load-{i}")), range(args.vms))):
-        checker.check(status, obj, vm_macs, f"load vm {i}")
-    for i, (status, obj) in enumerate(parallel(8, lambda i: api.json("POST", pod_path(MULTUS_NS), pod(MULTUS_NS, f"load-{i}", [{"name": "blue"}])), range(multus))):
-        checker.check(status, obj, pod_macs, f"load pod {i}")
-    for status, obj in parallel(8, lambda i: api.json("POST", pod_path(PLAIN_NS), pod(PLAIN_NS, f"load-{i}")), range(args.pods - multus)):
-        if status != 201:
-            checker.problems.append(f"load plain pod: HTTP {status}")
-    result["load_seconds"] = round(time.time() - t0, 1)
+    result["load_seconds"] = load(api, checker, args.vms, args.pods, result["multus_pods"])
 
     for mode in modes:
         pods_name, vms_name = names(mode)
