@@ -21,7 +21,9 @@
 # annotated-policy.wasm without docker-registry),
 # KMP_WEBHOOKS (the policies installed by `up`; default: Kubemacpool's release defaults, pods
 # opt-in and VMs opt-out), POLICY_SERVER (default: policy-server on PATH), KMP_DERIVE_ARGS (more
-# derive.py options, e.g. `--variant podstracked:inventory=pods-tracked`), KMP_HAPROXY_MAXCONN.
+# derive.py options, e.g. `--variant podstracked:inventory=pods-tracked`), KMP_HAPROXY_MAXCONN,
+# KMP_APISERVER_V (kube-apiserver --v; 3 logs every request with its client port), KMP_PS_LOG_LEVEL
+# (policy-server --log-level; debug shows each watch start).
 set -Eeuo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -140,7 +142,7 @@ start_apiserver() {
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$p/sa.pub" --service-account-signing-key-file "$p/sa.key" \
     --service-cluster-ip-range 10.96.0.0/24 --endpoint-reconciler-type none \
-    --profiling=false --v 1
+    --profiling=false --v "${KMP_APISERVER_V:-1}"
   wait_until 60 apiserver "$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig" get --raw /readyz
 }
 
@@ -159,7 +161,7 @@ start_policy_server() {
     --cert-file "$STATE/pki/policy-server.crt" --key-file "$STATE/pki/policy-server.key" \
     --addr 127.0.0.1 --port "$port" --readiness-probe-port "$ready" --workers 2 \
     --always-accept-admission-reviews-on-namespace kubewarden \
-    ${KMP_SOURCES:+--sources-path "$KMP_SOURCES"} --log-no-color "${trust[@]}")
+    ${KMP_SOURCES:+--sources-path "$KMP_SOURCES"} --log-level "${KMP_PS_LOG_LEVEL:-info}" --log-no-color "${trust[@]}")
   wait_until 120 "policy-server-$i" curl -sf "http://127.0.0.1:$ready/readiness"
 }
 
