@@ -52,22 +52,31 @@ def accept_queue(port):
 
 
 def watchers(api):
-    """kube-apiserver's apiserver_registered_watchers, by kind."""
+    """kube-apiserver's open watches of Pods and of VirtualMachines (apiserver_longrunning_requests,
+    verb WATCH: apiserver_registered_watchers is gone from 1.34's /metrics)."""
     _, raw = api.req("GET", "/metrics")
-    out = {}
+    out = {"Pod": 0, "VirtualMachine": 0}
     for line in raw.decode().splitlines():
-        if line.startswith("apiserver_registered_watchers{"):
-            kind = line.split('kind="', 1)[1].split('"', 1)[0]
-            out[kind] = out.get(kind, 0) + int(float(line.rsplit(" ", 1)[1]))
-    return {k: v for k, v in out.items() if k in ("Pod", "VirtualMachine")}
+        if line.startswith("apiserver_longrunning_requests{") and 'verb="WATCH"' in line:
+            resource = line.split('resource="', 1)[1].split('"', 1)[0]
+            kind = {"pods": "Pod", "virtualmachines": "VirtualMachine"}.get(resource)
+            if kind:
+                out[kind] += int(float(line.rsplit(" ", 1)[1]))
+    return out
+
+
+STALL_WAIT = 400  # s; a stalled watch's LIST waits for an older watch's end (its timeoutSeconds, 290)
 
 
 def prime(state, env, replica, policy, blocks=256):
     """warm_blocks.py against one replica: every block's watches opened; returns its seconds."""
     port = env[f"PS{replica}_PORT"]
     t0 = time.time()
-    out = sh("python3", WARM, f"https://127.0.0.1:{port}", os.path.join(state, "pki", "ca.crt"), policy, str(blocks))
-    return {"seconds": round(time.time() - t0, 1), "warm_blocks": out.strip()}
+    out = subprocess.run(["python3", WARM, f"https://127.0.0.1:{port}", os.path.join(state, "pki", "ca.crt"), policy,
+                          str(blocks)], capture_output=True, text=True, env=dict(os.environ, WARM_RETRY_FOR=str(STALL_WAIT)))
+    if out.returncode != 0:
+        raise SystemExit(f"watches.py: priming policy-server-{replica} failed: {out.stderr.strip()}")
+    return {"seconds": round(time.time() - t0, 1), "warm_blocks": out.stdout.strip()}
 
 
 def connections(state, env, replicas):
@@ -144,6 +153,81 @@ def usage(state, api, replicas, seconds, churn_rate=0, tag=""):
     return r
 
 
+class Sampler:
+    """connections() every 2 s while a replica primes: the most seen of each, and when."""
+
+    def __init__(self, state, env):
+        self.state, self.env = state, env
+        self.stop = threading.Event()
+        self.peak = {}
+
+    def _run(self):
+        while not self.stop.wait(2):
+            c = connections(self.state, self.env, (1, 2))
+            for key, value in (("replica_1", c["per_replica"][0]), ("replica_2", c["per_replica"][1]),
+                               ("proxy_to_apiserver", c["proxy_to_apiserver"]),
+                               ("proxy_accept_queue", c["proxy_accept_queue"] or 0)):
+                self.peak[key] = max(self.peak.get(key, 0), value)
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
+def http_log(path):
+    """kube-apiserver's request log (--v 3): (time, verb, URI, srcIP, latency) per request."""
+    out = []
+    for line in open(path, errors="replace"):
+        if '"HTTP" verb=' not in line:
+            continue
+        field = lambda name: line.split(f' {name}="', 1)[1].split('"', 1)[0] if f' {name}="' in line else ""
+        out.append((line[5:20], field("verb"), field("URI"), field("srcIP"), field("latency")))
+    return out
+
+
+def stalls(state, replica, blocks_over=5.0):
+    """Each new watch whose initial LIST waited: policy-server's gaps of more than BLOCKS_OVER s
+    after "creating new reflector", and for each, in kube-apiserver's request log, that LIST and
+    the other requests of the same client connection (srcIP: haproxy keeps one backend connection
+    per client connection) just before it."""
+    import datetime
+    lines = [l for l in open(os.path.join(state, "logs", f"policy-server-{replica}.log"), errors="replace")]
+    strip = lambda l: __import__("re").sub(r"\x1b\[[0-9;]*m", "", l)
+    found = []
+    prev = None
+    for line in map(strip, lines):
+        try:
+            t = datetime.datetime.fromisoformat(line.split(" ", 1)[0].rstrip("Z"))
+        except ValueError:
+            continue
+        if prev and (t - prev[0]).total_seconds() > blocks_over and "creating new reflector" in prev[1]:
+            sel = prev[1].split('label_selector=Some("', 1)[1].split('"', 1)[0]
+            kind = "pods" if 'kind="Pod"' in prev[1] else "virtualmachines"
+            found.append({"reflector": f"{kind} {sel}", "created": prev[0].isoformat(),
+                          "next_log_line_after_s": round((t - prev[0]).total_seconds(), 1)})
+        prev = (t, line)
+    log = os.path.join(state, "logs", "apiserver.log")
+    if not found or not os.path.exists(log):
+        return found
+    reqs = http_log(log)
+    for f in found:
+        kind, sel = f["reflector"].split(" ", 1)
+        want = sel.replace("/", "%2F")
+        lists = [r for r in reqs if r[1] == "LIST" and f"/{kind}?" in r[2] and want in r[2]]
+        if not lists:
+            continue
+        stalled = lists[-1]
+        f["list_logged"] = {"at": stalled[0], "src": stalled[3], "latency": stalled[4]}
+        before = [r for r in reqs if r[3] == stalled[3] and r[0] <= stalled[0] and r is not stalled]
+        f["same_connection_before"] = [{"at": r[0], "verb": r[1], "uri": r[2][:120], "latency": r[4]} for r in before[-3:]]
+    return found
+
+
 def cmd_primes(args):
     state = os.path.abspath(args.state)
     env = env_of(state)
@@ -151,8 +235,11 @@ def cmd_primes(args):
     r = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": f"{os.cpu_count()} cores",
          "maxconn": int(os.environ.get("KMP_HAPROXY_MAXCONN", "8192")), "replicas": []}
     for i in (1, 2):
-        p = prime(state, env, i, "clusterwide-kubemacpool-vms-opt-out")
+        with Sampler(state, env) as sampler:
+            p = prime(state, env, i, "clusterwide-kubemacpool-vms-opt-out")
+        p["peak_while_priming"] = sampler.peak
         p["connections_after"] = connections(state, env, (1, 2))
+        p["stalls"] = stalls(state, i)
         r["replicas"].append(p)
     json.dump(r, open(args.out, "w"), indent=1)
     print(json.dumps(r, indent=1))
@@ -198,12 +285,21 @@ def cmd_table(args):
         if "replicas" in r:
             print(f"haproxy maxconn {r['maxconn']} ({r['date']}, {r['machine']}), each replica primed after the other:")
             print()
-            print("| replica | primed in (s) | warm_blocks.py | its connections to the API server | both replicas' | proxy to kube-apiserver | proxy's accept queue |")
+            print("| replica | primed in (s) | warm_blocks.py | its connections to the API server | both replicas' | proxy to kube-apiserver | most queued in the proxy's accept queue while priming |")
             print("|---|---|---|---|---|---|---|")
             for i, p in enumerate(r["replicas"], 1):
                 c = p["connections_after"]
                 print(f"| {i} | {p['seconds']} | {p['warm_blocks']} | {c['per_replica'][i - 1]} | {sum(c['per_replica'])} | "
-                      f"{c['proxy_to_apiserver']} | {c['proxy_accept_queue']} |")
+                      f"{c['proxy_to_apiserver']} | {p.get('peak_while_priming', {}).get('proxy_accept_queue', '-')} |")
+            print()
+            for i, p in enumerate(r["replicas"], 1):
+                for st in p.get("stalls", []):
+                    print(f"- replica {i}: the watch {st['reflector']} created {st['created']}; the next log line "
+                          f"{st['next_log_line_after_s']} s later; its LIST reached kube-apiserver "
+                          f"{st.get('list_logged', {}).get('at', '(no request log)')} on connection "
+                          f"{st.get('list_logged', {}).get('src', '?')}, after: "
+                          + "; ".join(f"{b['verb']} {b['uri']} ({b['latency']}, logged {b['at']})"
+                                      for b in st.get("same_connection_before", [])))
             print()
             continue
         print(f"{r['vms']} VMs + {r['pods']} Pods (loaded in {r['load_seconds']} s), 2 replicas; {r['date']}, {r['machine']}; "

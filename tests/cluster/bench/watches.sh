@@ -27,7 +27,8 @@ for step in ${BENCH_WATCHES_STEPS:-1024 8192 cost}; do
       --out "$out/cost.json" ${BENCH_WATCHES_ARGS:-} >/dev/null || rc=$?
     files+=("$out/cost.json")
   else
-    KMP_HAPROXY_MAXCONN=$step "$here/../cluster.sh" up "$state" >/dev/null
+    # --v 3: kube-apiserver logs every request with its client port, which pins down a stall
+    KMP_APISERVER_V=3 KMP_HAPROXY_MAXCONN=$step "$here/../cluster.sh" up "$state" >/dev/null
     KMP_HAPROXY_MAXCONN=$step python3 "$here/watches.py" primes --state "$state" --out "$out/primes-$step.json" >/dev/null || rc=$?
     files+=("$out/primes-$step.json")
   fi
