@@ -1,7 +1,7 @@
 # Kubewarden 1.35's audit scanner against the test cluster of cluster.mk (tests/cluster/audit.bats):
 # the scanner built from the kubewarden-controller v1.35.0 release tarball in ../shared/upstream/
 # (tests/cluster/audit/build.sh, checked against its sha256, once, into
-# ~/.cache/kubemacpool-policy/audit-scanner-<sha256>/), run from outside the cluster against
+# ~/.cache/kubemacpool-policy/audit-scanner-<sha256>-<go.mod>/), run from outside the cluster against
 # policy-server. Included by the Makefile after cluster.mk (it uses cluster-setup). Needs Go (on
 # PATH or /usr/local/go/bin), kwctl and policy-server; skipped with one line otherwise.
 # Where the tarball is absent, build.sh exits 3 and the tests are skipped with its line.

@@ -1,6 +1,6 @@
 # Kubemacpool v0.51.1 on the test cluster of cluster.mk (tests/cluster/kubemacpool.bats): its manager
 # built from the release tarball in ../shared/upstream/ (tests/cluster/kubemacpool/build.sh, checked
-# against its sha256, once, into ~/.cache/kubemacpool-policy/kubemacpool-<sha256>/), run out of
+# against its sha256, once, into ~/.cache/kubemacpool-policy/kubemacpool-<sha256>-<go.mod>/), run out of
 # cluster behind its own webhook configuration (tests/cluster/kubemacpool/kubemacpool.sh). Included
 # by the Makefile after cluster.mk (it uses cluster-setup). Needs Go (on PATH or /usr/local/go/bin),
 # and kwctl and policy-server for the cluster; skipped with one line otherwise, and where the
