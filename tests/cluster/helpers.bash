@@ -15,6 +15,23 @@ load_cluster_env() {
   export BIN KMP_POLICY_MODULE KMP_SOURCES
 }
 
+# warm REPLICA...: primes each policy-server replica's per-block watches (tests/cluster/warm_blocks.py
+# says why: the cold start of `inventory: indexed` is not what these tests measure). Each file's
+# setup_file primes replica 1 too: now and then a new watch's LIST waits 290 s behind an older watch
+# (docs/operations.md), which warm_blocks.py waits out and a kubectl create behind a 10 s webhook
+# timeout cannot.
+warm() {
+  local i port seconds rc
+  for i in "$@"; do
+    port=$(eval echo "\$PS${i}_PORT")
+    rc=0
+    seconds=$(python3 "$CLUSTER_DIR/warm_blocks.py" "https://127.0.0.1:$port" "$(state)/pki/ca.crt" \
+      clusterwide-kubemacpool-vms-opt-out) || rc=$?
+    [ "$rc" -eq 0 ] || return "$rc"
+    echo "# policy-server-$i: the watches of 256 blocks primed in $seconds" >&3
+  done
+}
+
 # mkns NAME [KEY=VALUE...]: a namespace with these labels and its `default` ServiceAccount (the
 # ServiceAccount admission plugin needs it for Pods; no controller-manager creates it here).
 mkns() {

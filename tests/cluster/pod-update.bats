@@ -21,6 +21,7 @@ setup_file() {
   "$CLUSTER" up "$KMP_CLUSTER_STATE" >&3 2>&1
   echo "# cluster up in $(cat "$KMP_CLUSTER_STATE/start-seconds") s" >&3
   load_cluster_env
+  warm 1
   mkns reapply mutatepods.kubemacpool.io=allocate
 }
 
