@@ -53,12 +53,13 @@ in_range() { # in_range MAC: within Kubemacpool's configured range (the policy's
 
 @test "only Kubemacpool's webhook configuration is installed, as released but for its clientConfig" {
   [ -z "$(k get mutatingwebhookconfigurations -l app.kubernetes.io/part-of=kubewarden -o name)" ]
-  k get mutatingwebhookconfiguration kubemacpool-mutator -o json | jq -e '
+  # the URL: the stand-in for its Service, which routes to the manager's :8000 while it is ready
+  k get mutatingwebhookconfiguration kubemacpool-mutator -o json | jq -e --arg base "https://127.0.0.1:$KMP_SERVICE_PORT" '
     [.webhooks[] | {name, url: .clientConfig.url, failurePolicy, sideEffects,
                     ops: .rules[0].operations, res: .rules[0].resources}] == [
-      {name: "mutatepods.kubemacpool.io", url: "https://127.0.0.1:8000/mutate-pods", failurePolicy: "Fail",
+      {name: "mutatepods.kubemacpool.io", url: "\($base)/mutate-pods", failurePolicy: "Fail",
        sideEffects: "NoneOnDryRun", ops: ["CREATE"], res: ["pods"]},
-      {name: "mutatevirtualmachines.kubemacpool.io", url: "https://127.0.0.1:8000/mutate-virtualmachines",
+      {name: "mutatevirtualmachines.kubemacpool.io", url: "\($base)/mutate-virtualmachines",
        failurePolicy: "Fail", sideEffects: "NoneOnDryRun", ops: ["CREATE", "UPDATE"], res: ["virtualmachines"]}]' >/dev/null
 }
 

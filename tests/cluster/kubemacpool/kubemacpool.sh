@@ -13,11 +13,13 @@
 #   kubemacpool.sh down STATE_DIR   stops the manager and deletes its webhook configuration
 #                                   (cluster.sh webhooks STATE_DIR POLICY... puts the policy back)
 #   kubemacpool.sh start|stop STATE_DIR
-#                                   the manager process alone (its objects stay)
+#                                   the manager process alone (its objects and the Service's
+#                                   proxy stay)
 #
 # The manager's webhook port is fixed at 8000 in its code (pkg/webhook/webhook.go,
 # WebhookServerPort; no flag), so only one Kubemacpool can run on a machine; `up` fails when
-# 127.0.0.1:8000 is taken. Its metrics (--metrics-addr) go to a free loopback port.
+# 127.0.0.1:8000 is taken. Its metrics (--metrics-addr) go to a free loopback port. The webhooks
+# call it through a stand-in for its Service, which routes only while it is ready (`service`).
 set -Eeuo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CLUSTER_DIR="$(cd "$HERE/.." && pwd)"
@@ -34,7 +36,10 @@ load_env() {
   . "$STATE/env"
   KMP_CACHE=$("$HERE/build.sh")
   KMP_DIR="$STATE/kubemacpool"
+  [ -n "${KMP_SERVICE_PORT:-}" ] || { KMP_SERVICE_PORT=$(free_port); echo "KMP_SERVICE_PORT=$KMP_SERVICE_PORT" >>"$STATE/env"; }
 }
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 k() { "$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig" "$@"; }
 
@@ -55,11 +60,11 @@ certs() {
 
 # The release manifest with the out-of-cluster changes (NOTES.md): its objects as released but
 # the Deployments, the Service and the NetworkPolicies (no pods here); the range ConfigMap set to
-# the policy's rangeStart/rangeEnd; each webhook's clientConfig a URL on 127.0.0.1:8000 with the
-# test CA. Writes KMP_DIR/manifest.json and KMP_DIR/range (RANGE_START RANGE_END).
+# the policy's rangeStart/rangeEnd; each webhook's clientConfig a URL on the Service's proxy,
+# 127.0.0.1:KMP_SERVICE_PORT (`service`), with the test CA. Writes KMP_DIR/manifest.json and KMP_DIR/range (RANGE_START RANGE_END).
 manifest() {
   python3 - "$KMP_CACHE/src/config/release/kubemacpool.yaml" "$REPO/manifests/kubemacpool-vms-opt-out.yaml" \
-    "$STATE/pki/ca.crt" "$KMP_WEBHOOK_PORT" "$KMP_DIR" <<'EOF'
+    "$STATE/pki/ca.crt" "$KMP_SERVICE_PORT" "$KMP_DIR" <<'EOF'
 import base64, json, sys, yaml
 release, policy, ca, port, out = sys.argv[1:]
 settings = next(d for d in yaml.safe_load_all(open(policy)) if d and d.get("kind") == "ClusterAdmissionPolicy")["spec"]["settings"]
@@ -113,7 +118,7 @@ start() {
   ! port_taken "$KMP_WEBHOOK_PORT" || die "127.0.0.1:$KMP_WEBHOOK_PORT is taken: Kubemacpool's webhook port is fixed in its code"
   local range_start range_end metrics t0
   read -r range_start range_end <"$KMP_DIR/range"
-  [ -n "${KMP_METRICS_PORT:-}" ] || { KMP_METRICS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); echo "KMP_METRICS_PORT=$KMP_METRICS_PORT" >>"$STATE/env"; }
+  [ -n "${KMP_METRICS_PORT:-}" ] || { KMP_METRICS_PORT=$(free_port); echo "KMP_METRICS_PORT=$KMP_METRICS_PORT" >>"$STATE/env"; }
   metrics="127.0.0.1:$KMP_METRICS_PORT"
   t0=$(date +%s%N)
   echo "$t0" >"$KMP_DIR/start-ns"
@@ -131,10 +136,18 @@ start() {
     sleep 0.1
   done
   echo $((($(date +%s%N) - t0) / 1000000)) >"$KMP_DIR/start-ready-ms"
+  # and the Service's proxy routes to it again (its next check, within 200 ms)
+  [ -f "$STATE/pids/kubemacpool-service.pid" ] || return 0
+  deadline=$((SECONDS + 10))
+  until curl -sf --cacert "$STATE/pki/ca.crt" "https://127.0.0.1:$KMP_SERVICE_PORT/readyz" >/dev/null; do
+    [ $SECONDS -lt $deadline ] || die "the Service's proxy does not route to the ready manager after 10 s ($STATE/logs/kubemacpool-service.log)"
+    sleep 0.05
+  done
 }
 
+# stop [NAME]: the process of STATE/pids/NAME.pid (default: the manager)
 stop() {
-  local pidfile="$STATE/pids/kubemacpool.pid" pid
+  local pidfile="$STATE/pids/${1:-kubemacpool}.pid" pid
   [ -f "$pidfile" ] || return 0
   pid=$(cat "$pidfile")
   if kill "$pid" 2>/dev/null; then
@@ -142,6 +155,40 @@ stop() {
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"
+}
+
+# service: the release's Service kubemacpool-service on loopback. A Service routes only to a ready
+# pod, and the Deployment's readinessProbe is /readyz (true once the pool is rebuilt), so the
+# webhooks call a TCP proxy (haproxy) on 127.0.0.1:KMP_SERVICE_PORT that forwards to the manager's
+# :8000 only while /readyz answers 200; otherwise it closes the connection, and the API server
+# refuses the admission (failurePolicy Fail) as it does when a Service has no ready endpoint. It
+# checks every 200 ms (the release probes every 10 s after 10 s: a cluster waits longer).
+service() {
+  cat >"$KMP_DIR/service.cfg" <<CFG
+global
+  maxconn 1024
+defaults
+  mode tcp
+  timeout connect 2s
+  timeout client 1h
+  timeout server 1h
+frontend front
+  bind 127.0.0.1:$KMP_SERVICE_PORT
+  default_backend back
+backend back
+  option httpchk
+  http-check send meth GET uri /readyz
+  http-check expect status 200
+  server manager 127.0.0.1:$KMP_WEBHOOK_PORT check check-ssl verify none inter 200ms fall 1 rise 1
+CFG
+  stop kubemacpool-service
+  haproxy -db -f "$KMP_DIR/service.cfg" </dev/null >>"$STATE/logs/kubemacpool-service.log" 2>&1 3>&- &
+  echo $! >"$STATE/pids/kubemacpool-service.pid"
+  local deadline=$((SECONDS + 10))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$KMP_SERVICE_PORT") 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || die "the Service's proxy does not listen on 127.0.0.1:$KMP_SERVICE_PORT ($STATE/logs/kubemacpool-service.log)"
+    sleep 0.1
+  done
 }
 
 # called: the API server calls Kubemacpool's VM webhook (a server-side dry-run of a VM without a
@@ -161,17 +208,19 @@ up() {
   manifest
   k apply -f "$KMP_DIR/manifest.json" >/dev/null
   kubeconfig
+  service
   start
   local deadline=$((SECONDS + 30))
   until called; do
     [ $SECONDS -lt $deadline ] || die "the API server does not call Kubemacpool's webhook after 30 s"
     sleep 0.2
   done
-  log "ready in $(cat "$KMP_DIR/start-ready-ms") ms (process start to /readyz), webhook https://127.0.0.1:$KMP_WEBHOOK_PORT, range $(cat "$KMP_DIR/range"), log $STATE/logs/kubemacpool.log"
+  log "ready in $(cat "$KMP_DIR/start-ready-ms") ms (process start to /readyz), webhook https://127.0.0.1:$KMP_WEBHOOK_PORT behind the Service's proxy 127.0.0.1:$KMP_SERVICE_PORT, range $(cat "$KMP_DIR/range"), log $STATE/logs/kubemacpool.log"
 }
 
 down() {
   stop
+  stop kubemacpool-service
   k delete mutatingwebhookconfiguration kubemacpool-mutator --ignore-not-found >/dev/null
 }
 
