@@ -22,6 +22,8 @@ def main():
         for name, s in r["systems"].items():
             if name == "kubemacpool":
                 start = f"{s['startup_first_answer_ms']} (/readyz: {s['startup_readyz_ms']})"
+                if s.get("startup_crashes"):
+                    start += f", after {len(s['startup_crashes'])} crash(es): " + "; ".join(f"`{c}`" for c in s["startup_crashes"])
             elif name == next(iter(r["systems"])):
                 start = f"{r['policy_startup_loaded_ms']} (empty cluster: {r['policy_startup_ms']})"
             else:
