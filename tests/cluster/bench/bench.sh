@@ -12,17 +12,22 @@ repo="$(cd "$here/../../.." && pwd)"
 out="$repo/target/bench-cluster"
 mkdir -p "$out"
 "$here/../kubemacpool/build.sh" >/dev/null
+status=0
 for size in ${BENCH_CLUSTER_SIZES:-10000:100000}; do
   vms=${size%%:*} pods=${size#*:}
   state="$out/state-$vms-$pods"
   "$here/../cluster.sh" down "$state" 2>/dev/null || true
   "$here/../cluster.sh" up "$state" >/dev/null
   rc=0
+  rm -f "$out/$vms-$pods.json"  # bench.py writes it only when it measured everything
   # shellcheck disable=SC2086
   python3 "$here/bench.py" --state "$state" --vms "$vms" --pods "$pods" --out "$out/$vms-$pods.json" \
     ${BENCH_CLUSTER_ARGS:-} >/dev/null || rc=$?
   "$here/../cluster.sh" down "$state"
-  [ "$rc" -eq 0 ] || { echo "bench-cluster: $vms VMs, $pods Pods: bench.py exited $rc (see $out/$vms-$pods.json)" >&2; exit "$rc"; }
+  # an answer that failed its check (a problem) ends the run with exit 1, after every size, the
+  # tables and the picture; any other failure at once
+  [ -f "$out/$vms-$pods.json" ] && [ "$rc" -le 1 ] || { echo "bench-cluster: $vms VMs, $pods Pods: bench.py exited $rc" >&2; exit "$rc"; }
+  [ "$rc" -eq 0 ] || { echo "bench-cluster: $vms VMs, $pods Pods: problems (see $out/$vms-$pods.json)" >&2; status=1; }
 done
 python3 "$here/table.py" "$out"/*-*.json
 # The picture (matplotlib, from PyPI: BENCH_PYTHON names a python3 that has it).
@@ -36,3 +41,4 @@ if "$py" -c 'import matplotlib' 2>/dev/null; then
 else
   echo "bench-cluster: no matplotlib for $py (pip install matplotlib, then BENCH_PYTHON=...): no picture"
 fi
+exit "$status"

@@ -162,13 +162,16 @@ stop() {
 # webhooks call a TCP proxy (haproxy) on 127.0.0.1:KMP_SERVICE_PORT that forwards to the manager's
 # :8000 only while /readyz answers 200; otherwise it closes the connection, and the API server
 # refuses the admission (failurePolicy Fail) as it does when a Service has no ready endpoint. It
-# checks every 200 ms (the release probes every 10 s after 10 s: a cluster waits longer).
+# checks every 200 ms (the release probes every 10 s after 10 s: a cluster waits longer), and
+# does not retry a refused connect (`retries 0`), which would hold a request until the manager is
+# back and hide the outage.
 service() {
   cat >"$KMP_DIR/service.cfg" <<CFG
 global
   maxconn 1024
 defaults
   mode tcp
+  retries 0
   timeout connect 2s
   timeout client 1h
   timeout server 1h
