@@ -321,17 +321,31 @@ def restart_under_load(api, checker, system, tag, restart, clients=4, limit_s=18
 
 
 def kmp_fatal(log, offset):
-    """The fatal error a crashed manager's log ends with (after offset), with the first frame of
-    Kubemacpool's own code in the crashing goroutine: function, then file:line."""
+    """The fatal error a crashed manager's log ends with (after offset), with the first and the
+    outermost frame of Kubemacpool's own code in the crashing goroutine: function, file:line."""
     with open(log, errors="replace") as f:
         f.seek(offset)
         tail = f.read().splitlines()
-    fatal = next((line for line in tail if line.startswith(("fatal error", "panic:"))), "exited")
-    frame = next(((line, tail[i + 1]) for i, line in enumerate(tail[:-1])
-                  if "kubemacpool/pkg/" in line and re.search(r"kubemacpool(@[^/]+)?/pkg/", tail[i + 1])), None)
-    if frame:
-        func = frame[0].rsplit("/", 1)[-1].split("(0x")[0]
-        fatal += f" in {func} at {frame[1].strip().split(' ')[0].rsplit('/', 1)[-1]}"
+    at = next((i for i, line in enumerate(tail) if line.startswith(("fatal error", "panic:"))), None)
+    if at is None:
+        return "exited"
+    # another goroutine's log line can land between "fatal error: " and its message
+    message = re.search(r"concurrent map [a-z ]+", "\n".join(tail[at:at + 3]))
+    fatal = f"fatal error: {message.group(0).strip()}" if message else tail[at][:200]
+    goroutine = []
+    for line in tail[at:]:
+        if goroutine and not line.strip():
+            break
+        if line.startswith("goroutine ") or goroutine:
+            goroutine.append(line)
+    frames = [(re.sub(r" in goroutine \d+$", "", line.rsplit("/", 1)[-1].split("(0x")[0]),
+               goroutine[i + 1].strip().split(" ")[0].rsplit("/", 1)[-1])
+              for i, line in enumerate(goroutine[:-1])
+              if "kubemacpool/pkg/" in line and re.search(r"kubemacpool(@[^/]+)?/pkg/", goroutine[i + 1])]
+    if frames:
+        fatal += f" in {frames[0][0]} at {frames[0][1]}"
+        if len(frames) > 1:
+            fatal += f", from {frames[-1][0]} at {frames[-1][1]}"
     return fatal
 
 
