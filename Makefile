@@ -59,6 +59,8 @@ unit-tests:
 	cargo test --locked -p kubemacpool-policy
 	cargo test --locked --profile host -p test-host
 	cargo test --locked --manifest-path fuzz/Cargo.toml
+	# bench-cluster's answer checks (the bench runs by hand; what it counts as a problem is tested here)
+	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s tests/cluster/bench -p 'test_*.py'
 
 .PHONY: e2e-tests
 ifeq ($(KWCTL_BIN),)

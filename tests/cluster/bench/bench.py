@@ -27,6 +27,7 @@ MAC the bench has seen. Prints a JSON document (and writes it to --out).
 """
 
 import argparse
+import collections
 import http.client
 import json
 import os
@@ -117,6 +118,25 @@ def pod_macs(obj):
     return [n.get("mac") for n in json.loads(obj["metadata"]["annotations"]["k8s.v1.cni.cncf.io/networks"])]
 
 
+def refusal_kind(status, obj):
+    """What a refused create ran into, in a few words: the JSON keeps only the first problems'
+    texts, so every problem is also counted by where it happened and by this."""
+    text = str(obj)
+    if "context deadline exceeded" in text:
+        return "webhook timeout"
+    if "exceeded the allowed execution time" in text:
+        return "evaluation budget exceeded"
+    if "connection refused" in text:
+        return "webhook refused the connection"
+    return f"HTTP {status}"
+
+
+def problem_where(who):
+    """`policy all vm p-all-lat-0` -> `policy all vm`: the system and the kind, not the object."""
+    head, _, last = who.rpartition(" ")
+    return head if head and any(c.isdigit() for c in last) else who
+
+
 class Checker:
     """Every answer: created, a valid MAC on every interface, none seen before."""
 
@@ -125,22 +145,30 @@ class Checker:
         self.seen = {}
         self.lock = threading.Lock()
         self.problems = []
+        self.problem_kinds = collections.Counter()
+        # its own lock: check() calls problem() while it holds self.lock
+        self.problems_lock = threading.Lock()
+
+    def problem(self, who, kind, text):
+        with self.problems_lock:
+            self.problems.append(f"{who}: {text}")
+            self.problem_kinds[f"{problem_where(who)}: {kind}"] += 1
 
     def check(self, status, obj, macs_of, who, expect_unique=True):
         if status != 201:
-            self.problems.append(f"{who}: HTTP {status}: {str(obj)[:300]}")
+            self.problem(who, refusal_kind(status, obj), f"HTTP {status}: {str(obj)[:300]}")
             return []
         macs = macs_of(obj)
         dup = []
         with self.lock:
             for m in macs:
                 if not m or not MAC_RE.match(m) or not (self.lo <= int(m.replace(":", ""), 16) <= self.hi):
-                    self.problems.append(f"{who}: invalid or missing MAC {m!r}")
+                    self.problem(who, "invalid or missing MAC", f"invalid or missing MAC {m!r}")
                     continue
                 if m in self.seen:
                     dup.append((m, self.seen[m]))
                     if expect_unique:
-                        self.problems.append(f"{who}: MAC {m} also held by {self.seen[m]}")
+                        self.problem(who, "duplicate MAC", f"MAC {m} also held by {self.seen[m]}")
                 else:
                     self.seen[m] = who
         return dup
@@ -250,7 +278,7 @@ def load(api, checker, vms, pods, multus):
         checker.check(status, obj, pod_macs, f"load pod {i}")
     for status, obj in parallel(8, lambda i: api.json("POST", pod_path(PLAIN_NS), pod(PLAIN_NS, f"load-{i}")), range(pods - multus)):
         if status != 201:
-            checker.problems.append(f"load plain pod: HTTP {status}")
+            checker.problem("load plain pod", f"HTTP {status}", f"HTTP {status}")
     return round(time.time() - t0, 1)
 
 
@@ -464,6 +492,7 @@ def main():
     result["macs_checked"] = len(checker.seen)
     result["problems"] = checker.problems[:20]
     result["problem_count"] = len(checker.problems)
+    result["problem_kinds"] = dict(sorted(checker.problem_kinds.items()))
     text = json.dumps(result, indent=1)
     print(text)
     if args.out:

@@ -14,6 +14,11 @@ def main():
     for r in runs:
         print(f"{r['vms']} VMs, {r['pods']} Pods ({r['multus_pods']} with a Multus MAC), loaded in {r['load_seconds']} s; "
               f"{r['date']}, {r['machine']}; {r['macs_checked']} MACs checked, {r['problem_count']} problems")
+        # runs before problem_kinds was recorded have only the first 20 texts
+        kinds = r.get("problem_kinds") or {}
+        if kinds:
+            print()
+            print("Problems: " + "; ".join(f"{where} {n}" for where, n in kinds.items()))
         print()
         print("| system | start-up to first answer (ms) | VM CREATE client p50 / p95 (ms) | VM CREATE webhook p50 / p95 (ms) "
               "| Pod CREATE client p50 / p95 (ms) | Pod CREATE webhook p50 / p95 (ms) | 200 VMs, 8 clients (s) | collisions "
