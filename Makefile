@@ -54,12 +54,12 @@ lint:
 # The fuzz crate's tests replay every seed and every saved crash (fuzz/regressions/) through
 # the targets' checks, without libFuzzer.
 # The test host's tests share the `host` profile with its binary, so wasmtime is built once.
+# bench-cluster runs by hand, but what it counts as a problem is tested here.
 .PHONY: unit-tests
 unit-tests:
 	cargo test --locked -p kubemacpool-policy
 	cargo test --locked --profile host -p test-host
 	cargo test --locked --manifest-path fuzz/Cargo.toml
-	# bench-cluster's answer checks (the bench runs by hand; what it counts as a problem is tested here)
 	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s tests/cluster/bench -p 'test_*.py'
 
 .PHONY: e2e-tests
