@@ -143,14 +143,13 @@ class Checker:
     def __init__(self, lo, hi):
         self.lo, self.hi = lo, hi
         self.seen = {}
-        self.lock = threading.Lock()
+        # re-entrant: check() calls problem() while it holds it
+        self.lock = threading.RLock()
         self.problems = []
         self.problem_kinds = collections.Counter()
-        # its own lock: check() calls problem() while it holds self.lock
-        self.problems_lock = threading.Lock()
 
     def problem(self, who, kind, text):
-        with self.problems_lock:
+        with self.lock:
             self.problems.append(f"{who}: {text}")
             self.problem_kinds[f"{problem_where(who)}: {kind}"] += 1
 

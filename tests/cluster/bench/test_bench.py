@@ -19,42 +19,33 @@ def vm_with(mac):
     return {"spec": {"template": {"spec": {"domain": {"devices": {"interfaces": [{"name": "default", "macAddress": mac}]}}}}}}
 
 
-def macs(obj):
-    return [i.get("macAddress") for i in obj["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"]]
-
-
 class ProblemsAreCountedByWhereAndWhat(unittest.TestCase):
     def setUp(self):
         self.checker = bench.Checker(0x020000000000, 0x02FFFFFFFFFF)
 
     def test_a_webhook_timeout_and_the_evaluation_budget_are_told_apart(self):
-        self.checker.check(500, TIMEOUT, macs, "policy pods-tracked vm p-pods-tracked-burst-10")
-        self.checker.check(500, TIMEOUT, macs, "policy pods-tracked vm p-pods-tracked-burst-11")
-        self.checker.check(500, BUDGET, macs, "policy pods-tracked vm p-pods-tracked-lat-3")
+        self.checker.check(500, TIMEOUT, bench.vm_macs, "policy pods-tracked vm p-pods-tracked-burst-10")
+        self.checker.check(500, TIMEOUT, bench.vm_macs, "policy pods-tracked vm p-pods-tracked-burst-11")
+        self.checker.check(500, BUDGET, bench.vm_macs, "policy pods-tracked vm p-pods-tracked-lat-3")
         self.assertEqual(dict(self.checker.problem_kinds), {
             "policy pods-tracked vm: webhook timeout": 2,
             "policy pods-tracked vm: evaluation budget exceeded": 1,
         })
         self.assertEqual(len(self.checker.problems), 3)
 
-    def test_every_problem_is_counted_even_past_the_texts_kept(self):
-        for i in range(128):
-            self.checker.check(500, TIMEOUT, macs, f"policy all vm p-all-lat-{i}")
-        self.assertEqual(self.checker.problem_kinds["policy all vm: webhook timeout"], 128)
-
     def test_a_duplicate_and_an_invalid_mac_are_problems_of_their_own(self):
-        self.checker.check(201, vm_with("02:00:00:00:00:01"), macs, "load vm 1")
-        self.checker.check(201, vm_with("02:00:00:00:00:01"), macs, "load vm 2")
-        self.checker.check(201, vm_with("0a:00:00:00:00:01"), macs, "load vm 3")
-        self.checker.check(201, vm_with(None), macs, "load vm 4")
+        self.checker.check(201, vm_with("02:00:00:00:00:01"), bench.vm_macs, "load vm 1")
+        self.checker.check(201, vm_with("02:00:00:00:00:01"), bench.vm_macs, "load vm 2")
+        self.checker.check(201, vm_with("0a:00:00:00:00:01"), bench.vm_macs, "load vm 3")
+        self.checker.check(201, vm_with(None), bench.vm_macs, "load vm 4")
         self.assertEqual(dict(self.checker.problem_kinds), {
             "load vm: duplicate MAC": 1,
             "load vm: invalid or missing MAC": 2,
         })
 
     def test_a_valid_distinct_mac_is_no_problem(self):
-        self.checker.check(201, vm_with("02:00:00:00:00:01"), macs, "load vm 1")
-        self.checker.check(201, vm_with("02:00:00:00:00:02"), macs, "load vm 2")
+        self.checker.check(201, vm_with("02:00:00:00:00:01"), bench.vm_macs, "load vm 1")
+        self.checker.check(201, vm_with("02:00:00:00:00:02"), bench.vm_macs, "load vm 2")
         self.assertEqual(self.checker.problems, [])
         self.assertEqual(dict(self.checker.problem_kinds), {})
 
