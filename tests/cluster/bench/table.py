@@ -9,6 +9,20 @@ def ms(d, key):
     return f"{v.get('p50_ms')} / {v.get('p95_ms')}"
 
 
+def first_admissions(systems):
+    """The cold pass of `indexed` (right after a restart): the creates that opened a block's
+    watches, over the first create of `pods-tracked` (which opened its watches), if both ran."""
+    cold, tracked = systems.get("policy indexed") or {}, systems.get("policy pods-tracked") or {}
+    block = cold.get("vm_create_first_in_block")
+    first = (tracked.get("vm_create_client") or {}).get("first_ms")
+    if not block or not first:
+        return ""
+    return (f"First admission of a block (`indexed` right after a restart, the {block['n']} VM CREATEs that opened "
+            f"their block's watches): p50 {block['p50_ms']} ms, max {block['max_ms']} ms; `pods-tracked`'s first "
+            f"VM CREATE (its watches opened): {first} ms; over it: p50 {block['p50_ms'] / first:.3f}x, "
+            f"max {block['max_ms'] / first:.3f}x.")
+
+
 def main():
     runs = sorted((json.load(open(p)) for p in sys.argv[1:]), key=lambda r: (r["vms"], r["pods"]))
     for r in runs:
@@ -37,6 +51,10 @@ def main():
                   f"{ms(s, 'pod_create_client')} | {ms(s, 'pod_create_webhook')} | {s['burst_seconds']} | "
                   f"{s['burst_200_vms_8_clients_collisions']} | {s['rss_kib'] // 1024} | {s['apiserver_rss_kib'] // 1024} |")
         print()
+        firsts = first_admissions(r["systems"])
+        if firsts:
+            print(firsts)
+            print()
         restarts = [(name, s["restart_under_load"]) for name, s in r["systems"].items() if s.get("restart_under_load")]
         if restarts:
             print("| restart under load (4 clients creating VMs) | creates | refused | restart (s) | refused for (s) | crashed while starting |")

@@ -57,3 +57,17 @@ class ProblemsAreCountedByWhereAndWhat(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FirstAdmissionsOfABlock(unittest.TestCase):
+    def test_the_block_of_a_mac_is_its_fifth_octet(self):
+        self.assertEqual(bench.block_of("02:AA:bb:cc:3F:dd"), "3f")
+
+    def test_indexed_first_in_block_is_given_over_pods_tracked_first_create(self):
+        import table
+        systems = {"policy indexed": {"vm_create_first_in_block": {"p50_ms": 50.0, "max_ms": 200.0, "n": 80}},
+                   "policy pods-tracked": {"vm_create_client": {"first_ms": 1000.0}}}
+        line = table.first_admissions(systems)
+        self.assertIn("p50 50.0 ms, max 200.0 ms", line)
+        self.assertIn("over it: p50 0.050x, max 0.200x", line)
+        self.assertEqual(table.first_admissions({"policy indexed": systems["policy indexed"]}), "")
