@@ -122,9 +122,8 @@ def parse_selector(text):
     selector the API server would refuse. `k!=v` and `k notin (...)` hold when k is absent, as in
     Kubernetes; `k in (...)` and `k=v` need k. An empty selector selects everything."""
     toks = _tokens(text)
-    tests = []
-    # What each requirement says in terms of the label index (Cluster.select): ("in", k, values),
-    # ("exists", k), ("notin", k, values), ("absent", k), or ("scan",) for > and <.
+    # ("in", k, values), ("notin", k, values), ("exists", k), ("absent", k), or ("scan", test)
+    # for > and <: what Selector tests, and what the label index (Cluster.matching) reads.
     requirements = []
     i = 0
 
@@ -140,14 +139,12 @@ def parse_selector(text):
                 raise ValueError(f"expected a key after '!' in {text!r}")
             i += 1
             key = _key(key)
-            tests.append(lambda labels, k=key: k not in labels)
             requirements.append(("absent", key))
         elif tok[0] == "id":
             key = _key(tok[1])
             i += 1
             op = peek()
             if op in (("end", None), ("op", ",")):
-                tests.append(lambda labels, k=key: k in labels)
                 requirements.append(("exists", key))
             elif op[0] == "op" and op[1] in ("=", "==", "!=", ">", "<"):
                 i += 1
@@ -169,14 +166,9 @@ def parse_selector(text):
                         if v is None or not re.fullmatch(r"-?[0-9]+", v):
                             return False
                         return int(v) > b if gt else int(v) < b
-                    tests.append(compare)
-                    requirements.append(("scan",))
-                elif op[1] == "!=":
-                    tests.append(lambda labels, k=key, v=_value(value): labels.get(k) != v)
-                    requirements.append(("notin", key, frozenset([_value(value)])))
+                    requirements.append(("scan", compare))
                 else:
-                    tests.append(lambda labels, k=key, v=_value(value): labels.get(k) == v)
-                    requirements.append(("in", key, frozenset([_value(value)])))
+                    requirements.append(("notin" if op[1] == "!=" else "in", key, frozenset([_value(value)])))
             elif op[0] == "id" and op[1] in ("in", "notin"):
                 i += 1
                 if peek() != ("op", "("):
@@ -197,10 +189,6 @@ def parse_selector(text):
                         break
                     else:
                         raise ValueError(f"expected a value, ',' or ')' in the values of {text!r}")
-                if op[1] == "in":
-                    tests.append(lambda labels, k=key, vs=frozenset(values): labels.get(k) in vs)
-                else:
-                    tests.append(lambda labels, k=key, vs=frozenset(values): labels.get(k) not in vs)
                 requirements.append((op[1], key, frozenset(values)))
             else:
                 raise ValueError(f"unable to parse requirement: unexpected {op[1]!r} after {key!r} in {text!r}")
@@ -215,18 +203,32 @@ def parse_selector(text):
         i += 1
         if peek()[0] != "id" and peek() != ("op", "!"):
             raise ValueError(f"expected an identifier after ',' in {text!r}")
-    return Selector(lambda labels: all(t(labels) for t in tests), requirements)
+    return Selector(requirements)
 
 
 class Selector:
     """A parsed label selector: called on an object's labels, it says whether it selects them;
-    `requirements` lets the cluster's label index answer without calling it on every object."""
+    its `requirements` also let the cluster's label index answer without calling it on every
+    object."""
 
-    def __init__(self, predicate, requirements):
-        self.predicate, self.requirements = predicate, requirements
+    def __init__(self, requirements):
+        self.requirements = requirements
 
     def __call__(self, labels):
-        return self.predicate(labels)
+        return all(self.holds(r, labels) for r in self.requirements)
+
+    @staticmethod
+    def holds(requirement, labels):
+        op, key = requirement[0], requirement[1]
+        if op == "scan":
+            return requirement[1](labels)
+        if op == "in":
+            return labels.get(key) in requirement[2]
+        if op == "notin":
+            return labels.get(key) not in requirement[2]
+        if op == "exists":
+            return key in labels
+        return key not in labels  # "absent"
 
 
 def not_found(plural, group, name):

@@ -243,9 +243,10 @@ def first_answer(api, deadline_s=300, opened=None):
     end = time.time() + deadline_s
     while time.time() < end:
         status, obj = api.json("POST", vm_path("kmp-probe", dry=True), vm("kmp-probe", "bench-probe"))
-        if status == 201 and vm_macs(obj)[0]:
+        mac = vm_macs(obj)[0] if status == 201 else None
+        if mac:
             if opened is not None:
-                opened.add(block_of(vm_macs(obj)[0]))
+                opened.add(block_of(mac))
             return time.time()
         time.sleep(0.05)
     raise SystemExit("bench: no answered admission within %d s" % deadline_s)
@@ -309,8 +310,9 @@ def measure(api, checker, system, tag, vm_webhook, pod_webhook, samples, opened=
                 macs_of = pod_macs
             times.append((time.perf_counter() - t0) * 1000)
             checker.check(status, obj, macs_of, f"{system} {kind} {tag}-lat-{i}")
-            if opened is not None and status == 201 and macs_of(obj) and macs_of(obj)[0]:
-                block = block_of(macs_of(obj)[0])
+            macs = macs_of(obj) if opened is not None and status == 201 else None
+            if macs and macs[0]:
+                block = block_of(macs[0])
                 if block not in opened:
                     opened.add(block)
                     first_in_block.append(times[-1])

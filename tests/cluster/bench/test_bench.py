@@ -1,10 +1,11 @@
-"""bench.py's answer checks, on the answers a bench-cluster run really got (2026-12-07, 100k VMs)."""
+"""bench.py's answer checks, on the answers a bench-cluster run really got (2026-12-07, 100k VMs), and the first-admission figures table.py prints."""
 import os
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import bench  # noqa: E402
+import table  # noqa: E402
 
 TIMEOUT = {"kind": "Status", "status": "Failure", "code": 500, "message":
            'Internal error occurred: failed calling webhook "clusterwide-kubemacpool-vms-opt-out-podstracked'
@@ -55,19 +56,18 @@ class ProblemsAreCountedByWhereAndWhat(unittest.TestCase):
         self.assertEqual(bench.problem_where("load plain pod"), "load plain pod")
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class FirstAdmissionsOfABlock(unittest.TestCase):
     def test_the_block_of_a_mac_is_its_fifth_octet(self):
         self.assertEqual(bench.block_of("02:AA:bb:cc:3F:dd"), "3f")
 
     def test_indexed_first_in_block_is_given_over_pods_tracked_first_create(self):
-        import table
         systems = {"policy indexed": {"vm_create_first_in_block": {"p50_ms": 50.0, "max_ms": 200.0, "n": 80}},
                    "policy pods-tracked": {"vm_create_client": {"first_ms": 1000.0}}}
         line = table.first_admissions(systems)
         self.assertIn("p50 50.0 ms, max 200.0 ms", line)
         self.assertIn("over it: p50 0.050x, max 0.200x", line)
         self.assertEqual(table.first_admissions({"policy indexed": systems["policy indexed"]}), "")
+
+
+if __name__ == "__main__":
+    unittest.main()
