@@ -5,9 +5,9 @@
 //!
 //! `cargo bench --bench race` prints the table docs/design.md (The race bound) quotes.
 
-use kubemacpool_policy::allocator::{UsedSet, allocate, allocation_hash};
+use kubemacpool_policy::allocation::walk::{UsedSet, allocate, allocation_hash};
 use kubemacpool_policy::mac::Mac;
-use kubemacpool_policy::pool::Pool;
+use kubemacpool_policy::mac::pool::Pool;
 
 const BASE: u64 = 0x0200_0000_0000;
 

@@ -3,11 +3,11 @@
 
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 
-use crate::cluster::Cluster;
+use crate::host::Cluster;
 use crate::object::Operation;
 use crate::settings::Settings;
 use crate::verdict::Verdict;
-use crate::{audit, pod, virtual_machine};
+use crate::{audit, pod, vm};
 
 /// Routes a request: Pod and VirtualMachine CREATE and UPDATE are handled, an audit
 /// re-evaluation of either by its audit path; every other kind, operation or subresource, and
@@ -37,10 +37,10 @@ pub fn admit(
         ("", "v1", "Pod", Operation::Create) => pod::admit(request, settings, cluster),
         ("", "v1", "Pod", Operation::Update) => pod::update(request, settings, cluster),
         ("kubevirt.io", "v1", "VirtualMachine", Operation::Create) if audit => {
-            virtual_machine::audit(request, settings, cluster)
+            vm::audit(request, settings, cluster)
         }
         ("kubevirt.io", "v1", "VirtualMachine", operation) => {
-            virtual_machine::admit(request, operation, settings, cluster)
+            vm::admit(request, operation, settings, cluster)
         }
         _ => Verdict::accept(),
     }

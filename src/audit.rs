@@ -7,13 +7,13 @@ use std::fmt;
 
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 
-use crate::block::{Block, blocks_of};
-use crate::cluster::Cluster;
+use crate::host::Cluster;
 use crate::index::IndexLabels;
+use crate::index::block::{Block, blocks_of};
 use crate::inventory::{Inventory, InventoryError, Needs};
 use crate::keys::{TRACKED_LABEL, TRACKED_SELECTOR};
 use crate::mac::Mac;
-use crate::owner::{self, Identity, Kind, Owner};
+use crate::object::owner::{self, Identity, Kind, Owner};
 use crate::settings::{AuditDuplicates, InventoryMode, Settings};
 use crate::verdict::Verdict;
 

@@ -6,33 +6,24 @@
 
 pub mod admission;
 pub mod allocation;
-pub mod allocator;
 pub mod audit;
-pub mod block;
-pub mod cluster;
+pub mod host;
 pub mod index;
 pub mod inventory;
 pub mod keys;
 pub mod mac;
-pub mod metadata;
-pub mod multus;
 pub mod object;
-pub mod owner;
 pub mod pod;
-pub mod pod_plan;
-pub mod pool;
-pub mod scan;
 pub mod settings;
 pub mod verdict;
-pub mod virtual_machine;
-pub mod vm_interfaces;
+pub mod vm;
 
 use kubewarden_policy_sdk::protocol_version_guest;
 use kubewarden_policy_sdk::request::ValidationRequest;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use wapc_guest::{CallResult, register_function};
 
-use crate::cluster::KubewardenHost;
+use crate::host::KubewardenHost;
 use crate::settings::{RawSettings, validate_settings_payload};
 use crate::verdict::Verdict;
 
@@ -48,7 +39,7 @@ fn validate(payload: &[u8]) -> CallResult {
 }
 
 /// One evaluation of `validate`, with the host calls going to `cluster`.
-pub fn evaluate(payload: &[u8], cluster: &impl cluster::Cluster) -> ValidationResponse {
+pub fn evaluate(payload: &[u8], cluster: &impl host::Cluster) -> ValidationResponse {
     let verdict = match ValidationRequest::<RawSettings>::new(payload) {
         Err(e) => Verdict::Reject {
             message: format!("cannot read the admission request: {e}"),

@@ -6,8 +6,8 @@ use std::fmt;
 use kubewarden_policy_sdk::settings::{SettingsValidationResponse, Validatable};
 use serde::{Deserialize, Serialize};
 
+use crate::mac::pool::{MacRange, ParseRangeError, Pool};
 use crate::mac::{Mac, ParseMacError};
-use crate::pool::{MacRange, ParseRangeError, Pool};
 
 pub const DEFAULT_RANGE_START: &str = "02:00:00:00:00:00";
 pub const DEFAULT_RANGE_END: &str = "02:FF:FF:FF:FF:FF";

@@ -1,8 +1,8 @@
 //! behaviour.md section 6: the hash start, the upward walk with wrap-around, exhaustion.
 
-use kubemacpool_policy::allocator::{UsedSet, allocate, allocation_hash, free_count};
+use kubemacpool_policy::allocation::walk::{UsedSet, allocate, allocation_hash, free_count};
 use kubemacpool_policy::mac::Mac;
-use kubemacpool_policy::pool::{MacRange, Pool};
+use kubemacpool_policy::mac::pool::{MacRange, Pool};
 use proptest::prelude::*;
 
 fn mac(text: &str) -> Mac {

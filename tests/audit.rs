@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use kubemacpool_policy::audit::is_reevaluation;
-use kubemacpool_policy::cluster::{Call, FakeCluster};
+use kubemacpool_policy::host::{Call, FakeCluster};
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use rstest::rstest;
 use serde_json::{Value, json};

@@ -4,10 +4,10 @@
 mod common;
 
 use common::*;
-use kubemacpool_policy::allocator::{UsedSet, allocate};
-use kubemacpool_policy::cluster::FakeCluster;
+use kubemacpool_policy::allocation::walk::{UsedSet, allocate};
+use kubemacpool_policy::host::FakeCluster;
 use kubemacpool_policy::mac::Mac;
-use kubemacpool_policy::pool::Pool;
+use kubemacpool_policy::mac::pool::Pool;
 use serde_json::{Value, json};
 
 fn pod_with(networks: &str) -> Vec<u8> {

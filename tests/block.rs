@@ -1,10 +1,10 @@
 //! behaviour.md 7.1: blocks of the MAC space, the blocks that hold pool addresses, the range's
 //! addresses inside one block, and the allocator's walk there.
 
-use kubemacpool_policy::allocator::{UsedSet, allocate_in_block};
-use kubemacpool_policy::block::{Block, BlockRange, blocks_of, pool_blocks};
+use kubemacpool_policy::allocation::walk::{UsedSet, allocate_in_block};
+use kubemacpool_policy::index::block::{Block, BlockRange, blocks_of, pool_blocks};
 use kubemacpool_policy::mac::Mac;
-use kubemacpool_policy::pool::{MacRange, Pool};
+use kubemacpool_policy::mac::pool::{MacRange, Pool};
 use rstest::rstest;
 
 fn mac(text: &str) -> Mac {

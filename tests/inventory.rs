@@ -3,10 +3,10 @@
 mod common;
 
 use common::*;
-use kubemacpool_policy::cluster::FakeCluster;
+use kubemacpool_policy::host::FakeCluster;
 use kubemacpool_policy::inventory::{Inventory, Needs};
 use kubemacpool_policy::mac::Mac;
-use kubemacpool_policy::owner::{Identity, Kind};
+use kubemacpool_policy::object::owner::{Identity, Kind};
 use kubemacpool_policy::settings::InventoryMode;
 use serde_json::json;
 

@@ -2,9 +2,9 @@
 //! serde's view of the pod holds, for any pod shape.
 
 use kubemacpool_policy::inventory::pod;
+use kubemacpool_policy::inventory::scan::Cursor;
 use kubemacpool_policy::mac::Mac;
-use kubemacpool_policy::multus;
-use kubemacpool_policy::scan::Cursor;
+use kubemacpool_policy::object::multus;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

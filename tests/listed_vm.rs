@@ -1,9 +1,9 @@
 //! The inventory reads listed VMs in one pass with a cursor; it must find exactly the MACs
 //! serde's view of the VM holds, for any VM shape.
 
+use kubemacpool_policy::inventory::scan::Cursor;
 use kubemacpool_policy::inventory::vm::{self, VmReader};
 use kubemacpool_policy::mac::Mac;
-use kubemacpool_policy::scan::Cursor;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

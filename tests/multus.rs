@@ -1,7 +1,7 @@
 //! behaviour.md section 4, steps 3 to 5 and 8: reading and writing the Multus annotation.
 
 use kubemacpool_policy::mac::Mac;
-use kubemacpool_policy::multus::{Selection, held_macs};
+use kubemacpool_policy::object::multus::{Selection, held_macs};
 use rstest::rstest;
 
 const JSON_PREFIX: &str = "parsePodNetworkAnnotation: failed to parse pod Network Attachment Selection Annotation JSON format: ";
@@ -129,7 +129,7 @@ fn a_pod_holds_every_parsable_mac_of_its_json_annotation() {
 /// find what serde finds, or leave the text to serde.
 mod the_inventory_reader_agrees_with_serde {
     use kubemacpool_policy::inventory::held_macs as fast;
-    use kubemacpool_policy::multus::held_macs;
+    use kubemacpool_policy::object::multus::held_macs;
     use proptest::prelude::*;
 
     fn value() -> impl Strategy<Value = &'static str> {
@@ -231,10 +231,10 @@ mod the_inventory_reader_agrees_with_serde {
 #[test]
 fn a_float_in_an_unknown_key_survives_the_rewrite_exactly() {
     let value = r#"[{"name":"blue","x":1.6666666666666263e+36,"y":0.1}]"#;
-    let mut selection = kubemacpool_policy::multus::Selection::parse(value).unwrap();
+    let mut selection = kubemacpool_policy::object::multus::Selection::parse(value).unwrap();
     selection.set_mac(0, kubemacpool_policy::mac::Mac::from_u64(0x0200_0000_0001));
     let written = selection.to_annotation();
-    let again = kubemacpool_policy::multus::Selection::parse(&written).unwrap();
+    let again = kubemacpool_policy::object::multus::Selection::parse(&written).unwrap();
     assert_eq!(again, selection);
     let parsed: serde_json::Value = serde_json::from_str(&written).unwrap();
     assert_eq!(parsed[0]["x"].as_f64(), Some(1.6666666666666263e36));

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use kubemacpool_policy::cluster::{Call, FakeCluster};
+use kubemacpool_policy::host::{Call, FakeCluster};
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{NETWORKS, pod, run, vm};
-use kubemacpool_policy::cluster::{Call, MemoryCluster};
+use kubemacpool_policy::host::{Call, MemoryCluster};
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 

@@ -12,8 +12,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{NETWORKS, pod};
-use kubemacpool_policy::cluster::MemoryCluster;
 use kubemacpool_policy::evaluate;
+use kubemacpool_policy::host::MemoryCluster;
 use kubemacpool_policy::mac::Mac;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use proptest::prelude::*;

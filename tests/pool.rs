@@ -1,7 +1,7 @@
 //! behaviour.md section 3: the pool is the range minus excludedMacs minus multicast addresses.
 
 use kubemacpool_policy::mac::Mac;
-use kubemacpool_policy::pool::{MacRange, ParseRangeError, Pool};
+use kubemacpool_policy::mac::pool::{MacRange, ParseRangeError, Pool};
 use rstest::rstest;
 
 fn mac(text: &str) -> Mac {

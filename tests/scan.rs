@@ -1,6 +1,6 @@
 //! The structural scan that finds each inventory item without parsing it.
 
-use kubemacpool_policy::scan::list_items;
+use kubemacpool_policy::inventory::scan::list_items;
 use rstest::rstest;
 
 fn items(payload: &str) -> Result<Vec<&str>, String> {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use kubemacpool_policy::cluster::{Call, FakeCluster};
+use kubemacpool_policy::host::{Call, FakeCluster};
 use kubemacpool_policy::mac::Mac;
 use rstest::rstest;
 use serde_json::{Value, json};

@@ -218,7 +218,7 @@ fn validate_indexed(mut request: FloorRequest, seed: &str) -> CallResult {
     )?)
 }
 
-/// A copy of `allocation_hash` in the policy's `src/allocator.rs` (a guest cannot link the
+/// A copy of `allocation_hash` in the policy's `src/allocation/walk.rs` (a guest cannot link the
 /// policy crate: both export `wapc_init`): 64-bit FNV-1a over each part followed by a 0xFF
 /// byte, then the SplitMix64 finaliser. Keep the two identical.
 fn allocation_hash(parts: &[&str]) -> u64 {

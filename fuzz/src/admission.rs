@@ -4,7 +4,7 @@
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
-use kubemacpool_policy::cluster::FakeCluster;
+use kubemacpool_policy::host::FakeCluster;
 use kubemacpool_policy::mac::Mac;
 
 use crate::cluster::sample_cluster;

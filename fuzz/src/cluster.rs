@@ -1,6 +1,6 @@
 //! The in-memory inventory the admission targets run against.
 
-use kubemacpool_policy::cluster::{Cluster, MemoryCluster};
+use kubemacpool_policy::host::{Cluster, MemoryCluster};
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{
     GetResourceRequest, ListAllResourcesRequest,
 };

@@ -8,15 +8,15 @@ mod cluster;
 pub use admission::{Target, admit, payload};
 pub use cluster::{StaticCluster, sample_cluster};
 
-use kubemacpool_policy::allocator::{UsedSet, allocate, allocate_in_block, allocation_hash};
-use kubemacpool_policy::block::{Block, BlockRange, pool_blocks};
+use kubemacpool_policy::allocation::walk::{UsedSet, allocate, allocate_in_block, allocation_hash};
+use kubemacpool_policy::index::block::{Block, BlockRange, pool_blocks};
 use kubemacpool_policy::inventory::pod;
+use kubemacpool_policy::inventory::scan::Cursor;
 use kubemacpool_policy::inventory::vm::{self, VmReader};
 use kubemacpool_policy::inventory::{Inventory, Needs, held_macs as fast};
 use kubemacpool_policy::mac::Mac;
-use kubemacpool_policy::multus::{Selection, held_macs, is_short_form};
-use kubemacpool_policy::pool::MacRange;
-use kubemacpool_policy::scan::Cursor;
+use kubemacpool_policy::mac::pool::MacRange;
+use kubemacpool_policy::object::multus::{Selection, held_macs, is_short_form};
 use kubemacpool_policy::settings::{
     Choice, InventoryMode, RawSettings, Settings, validate_settings_payload,
 };

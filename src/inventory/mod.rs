@@ -5,6 +5,7 @@
 
 pub mod held_macs;
 pub mod pod;
+pub mod scan;
 pub mod vm;
 
 use std::collections::BTreeSet;
@@ -15,15 +16,15 @@ use kubewarden_policy_sdk::host_capabilities::kubernetes::ListAllResourcesReques
 use lazy_static::lazy_static;
 use memchr::memmem;
 
-use crate::block::Block;
-use crate::cluster::Cluster;
+use crate::host::Cluster;
+use crate::index::block::Block;
 use crate::keys::{LEGACY_POD_SELECTOR, LEGACY_VM_SELECTOR, NETWORKS_ANNOTATION, TRACKED_SELECTOR};
 use crate::mac::Mac;
-use crate::owner::{Identity, Kind, Owner};
-use crate::scan::{self, Cursor, ScanError};
+use crate::object::owner::{Identity, Kind, Owner};
+use crate::object::vm::VirtualMachineView;
 use crate::settings::InventoryMode;
-use crate::vm_interfaces::VirtualMachineView;
 use pod::PodView;
+use scan::{Cursor, ScanError};
 use vm::VmReader;
 
 lazy_static! {

@@ -12,12 +12,12 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::held_macs;
+use super::scan::{Cursor, ScanError, key_is};
 use super::vm::{Seen, plain_key};
 use crate::keys::NETWORKS_ANNOTATION;
 use crate::mac::Mac;
-use crate::metadata::{ListedPodMetadata, Text};
-use crate::multus;
-use crate::scan::{Cursor, ScanError, key_is};
+use crate::object::metadata::{ListedPodMetadata, Text};
+use crate::object::multus;
 
 type Read<T = ()> = Result<T, ScanError>;
 

@@ -13,10 +13,10 @@ use memchr::memmem;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
+use super::scan::{Cursor, ScanError, key_is};
 use crate::mac::Mac;
-use crate::metadata::Metadata;
-use crate::scan::{Cursor, ScanError, key_is};
-use crate::vm_interfaces::{Spec, VirtualMachineView, is_eligible};
+use crate::object::metadata::Metadata;
+use crate::object::vm::{Spec, VirtualMachineView, is_eligible};
 
 lazy_static! {
     /// The one metadata key the inventory needs, as the host's JSON writer spells it.

@@ -1,7 +1,7 @@
 //! Builders for admission payloads and cluster lists, shared by the handler tests.
 #![allow(dead_code)]
 
-use kubemacpool_policy::cluster::{FakeCluster, MemoryCluster};
+use kubemacpool_policy::host::{FakeCluster, MemoryCluster};
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 

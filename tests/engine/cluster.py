@@ -197,7 +197,7 @@ def count(vms, pods, mac_share=0.05, adoption="adopted"):
 
 
 def allocation_hash(parts):
-    """A copy of `allocation_hash` in the policy's src/allocator.rs (also copied into
+    """A copy of `allocation_hash` in the policy's src/allocation/walk.rs (also copied into
     bench-guests/src/lib.rs): 64-bit FNV-1a over each part followed by a 0xFF byte, then the
     SplitMix64 finaliser. The benchmark uses it to predict where the policy's search starts."""
     mask = (1 << 64) - 1

@@ -6,9 +6,9 @@
 //! 1/(free addresses), where Kubemacpool's shared cursor would make them collide every time
 //! in a stateless port.
 
-use crate::block::BlockRange;
+use crate::index::block::BlockRange;
 use crate::mac::Mac;
-use crate::pool::Pool;
+use crate::mac::pool::Pool;
 
 /// The addresses that must not be handed out: the inventory's, the old object's, the ones the
 /// object requests and those this request already allocated. Sorted and deduplicated, so that

@@ -3,9 +3,11 @@
 //! MACs are in, whether its labels are complete (`indexed`), whether it holds a MAC
 //! (`tracked`). A patch changes only the labels that differ.
 
+pub mod block;
+
 use serde_json::{Map, Value};
 
-use crate::block::{Block, blocks_of};
+use crate::index::block::{Block, blocks_of};
 use crate::keys::{BLOCK_LABEL_PREFIX, INDEXED_LABEL, INDEXED_VALUE, TRACKED_LABEL, TRACKED_VALUE};
 use crate::mac::Mac;
 

@@ -2,6 +2,8 @@
 //! on UPDATE the annotation keeps its MACs (section 4.1), and an unchanged one only gets its
 //! index labels repaired (section 7.1).
 
+pub mod plan;
+
 use std::fmt;
 
 use kubewarden_policy_sdk::host_capabilities::kubernetes::GetResourceRequest;
@@ -11,18 +13,18 @@ use serde_json::Value;
 
 use crate::allocation::{Allocation, AllocationError, Subject};
 use crate::audit;
-use crate::cluster::Cluster;
+use crate::host::Cluster;
 use crate::index::{IndexLabels, Indexed, write_labels};
 use crate::inventory::VM_LIST;
 use crate::keys::NETWORKS_ANNOTATION;
 use crate::mac::{Mac, ParseMacError};
-use crate::metadata::PodMetadata;
-use crate::multus::{self, Selection, SelectionError, is_short_form};
+use crate::object::metadata::PodMetadata;
+use crate::object::multus::{self, Selection, SelectionError, is_short_form};
+use crate::object::owner::{Identity, Kind};
 use crate::object::{Operation, hash_name, namespace_of};
-use crate::owner::{Identity, Kind};
-use crate::pod_plan::{self, Plan};
 use crate::settings::{PodShortForm, Settings};
 use crate::verdict::Verdict;
+use plan::Plan;
 
 /// The text of the host's error for a `get_resource` of an object that does not exist; the
 /// only way to tell "not found" from other failures.
@@ -199,8 +201,8 @@ fn mutate(
     let old = old_value.and_then(|old| Selection::parse(old).ok());
     // Without old elements, an UPDATE plans as a CREATE: every element is new.
     let plans = match &old {
-        Some(old) => pod_plan::on_update(&selection, &given, old, namespace),
-        None => pod_plan::on_create(&given),
+        Some(old) => plan::on_update(&selection, &given, old, namespace),
+        None => plan::on_create(&given),
     };
     let subject = Subject {
         kind: Kind::Pod,

@@ -11,14 +11,14 @@ use serde_json::Value;
 
 use crate::allocation::{Allocation, AllocationError, Subject};
 use crate::audit;
-use crate::cluster::Cluster;
+use crate::host::Cluster;
 use crate::index::{IndexLabels, Indexed, write_labels};
 use crate::mac::{Mac, ParseMacError};
+use crate::object::owner::{Identity, Kind};
+use crate::object::vm::{Nic, VirtualMachineView};
 use crate::object::{Operation, hash_name, namespace_of};
-use crate::owner::{Identity, Kind};
 use crate::settings::Settings;
 use crate::verdict::Verdict;
-use crate::vm_interfaces::{Nic, VirtualMachineView};
 
 const INTERFACES_POINTER: &str = "/spec/template/spec/domain/devices/interfaces";
 

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::mac::Mac;
-use crate::metadata::{Metadata, Text};
+use crate::object::metadata::{Metadata, Text};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::mac::Mac;
-use crate::multus::{ElementKey, Selection};
+use crate::object::multus::{ElementKey, Selection};
 
 /// What happens to one element's `mac`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,11 @@
 //! What every handler reads of the admitted object and its request: the operation, the
 //! namespace, the name the allocation hash uses, and the tracking label it writes.
 
+pub mod metadata;
+pub mod multus;
+pub mod owner;
+pub mod vm;
+
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 
 /// The operations the policy acts on.

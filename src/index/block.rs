@@ -7,7 +7,7 @@ use std::fmt;
 
 use crate::keys::BLOCK_LABEL_PREFIX;
 use crate::mac::Mac;
-use crate::pool::Pool;
+use crate::mac::pool::Pool;
 
 /// Number of blocks: one per value of the fifth octet.
 pub const BLOCKS: usize = 256;

@@ -1,6 +1,8 @@
 //! 48-bit Ethernet MAC addresses: parsing of the spellings Kubemacpool accepts, the normal
 //! form used for comparisons and for the addresses the policy writes.
 
+pub mod pool;
+
 use std::fmt;
 use std::str::FromStr;
 

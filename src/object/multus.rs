@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use crate::mac::Mac;
-use crate::metadata::Text;
+use crate::object::metadata::Text;
 
 const PREFIX: &str = "parsePodNetworkAnnotation";
 

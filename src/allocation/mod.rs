@@ -3,14 +3,16 @@
 //! `inventory: indexed`, inside the object's block, moving block by block when one is full
 //! (section 7.1).
 
+pub mod walk;
+
 use std::fmt;
 
-use crate::allocator::{UsedSet, allocate, allocate_in_block, allocation_hash};
-use crate::block::{Block, BlockRange, blocks_of, pool_blocks};
-use crate::cluster::Cluster;
+use crate::allocation::walk::{UsedSet, allocate, allocate_in_block, allocation_hash};
+use crate::host::Cluster;
+use crate::index::block::{Block, BlockRange, blocks_of, pool_blocks};
 use crate::inventory::{Inventory, InventoryError, Needs};
 use crate::mac::Mac;
-use crate::owner::{self, Identity, Kind, Owner};
+use crate::object::owner::{self, Identity, Kind, Owner};
 use crate::settings::{DuplicateMacs, InventoryMode, Settings};
 
 /// The object being admitted, as allocation sees it.
