@@ -5,8 +5,6 @@
 
 use std::fmt;
 
-use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
-
 use crate::host::Cluster;
 use crate::index::IndexLabels;
 use crate::index::block::{Block, blocks_of};
@@ -14,30 +12,8 @@ use crate::inventory::{Inventory, InventoryError, Needs};
 use crate::keys::{TRACKED_LABEL, TRACKED_SELECTOR};
 use crate::mac::Mac;
 use crate::object::owner::{self, Identity, Kind, Owner};
-use crate::settings::{AuditDuplicates, InventoryMode, Settings};
+use crate::settings::{InventoryMode, Settings};
 use crate::verdict::Verdict;
-
-/// Whether `request` is the audit scanner re-evaluating a stored object rather than an
-/// admission: a CREATE whose object already has a uid, and that uid is the request's.
-///
-/// Why this tells them apart: the audit scanner (Kubewarden 1.35, `internal/audit-scanner`)
-/// sends the stored object with `operation: CREATE` and uses the object's own `metadata.uid`
-/// as the request uid. A real admission carries a fresh request uid, and an object being
-/// created has no uid yet (the API server assigns it after admission).
-pub fn is_reevaluation(request: &KubernetesAdmissionRequest) -> bool {
-    let object_uid = request
-        .object
-        .pointer("/metadata/uid")
-        .and_then(|uid| uid.as_str())
-        .unwrap_or("");
-    request.operation == "CREATE" && !object_uid.is_empty() && object_uid == request.uid
-}
-
-/// Whether `request` gets the audit answer: a re-evaluation, with `auditDuplicates: report`.
-/// With `ignore`, audits are answered as admissions are.
-pub fn reports(request: &KubernetesAdmissionRequest, settings: &Settings) -> bool {
-    settings.audit_duplicates == AuditDuplicates::Report && is_reevaluation(request)
-}
 
 /// One MAC of the audited object that other owners hold too.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,6 +23,7 @@ use kubewarden_policy_sdk::request::ValidationRequest;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use wapc_guest::{CallResult, register_function};
 
+use crate::admission::Target;
 use crate::host::KubewardenHost;
 use crate::settings::{RawSettings, validate_settings_payload};
 use crate::verdict::Verdict;
@@ -50,7 +51,13 @@ pub fn evaluate(payload: &[u8], cluster: &impl host::Cluster) -> ValidationRespo
                 message: e.to_string(),
                 code: 400,
             },
-            Ok(settings) => admission::admit(&request.request, &settings, cluster),
+            Ok(settings) => match admission::Request::read(&request.request, &settings) {
+                None => Verdict::accept(),
+                Some(handled) => match handled.target {
+                    Target::Pod => pod::handle(&handled, &settings, cluster),
+                    Target::VirtualMachine => vm::handle(&handled, &settings, cluster),
+                },
+            },
         },
     };
     verdict.into_response()

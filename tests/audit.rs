@@ -3,10 +3,7 @@
 mod common;
 
 use common::*;
-use kubemacpool_policy::audit::is_reevaluation;
 use kubemacpool_policy::host::{Call, FakeCluster};
-use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
-use rstest::rstest;
 use serde_json::{Value, json};
 
 const UID: &str = "8c7f3a52-1b7e-4f5c-9d3e-2a6b0c4d5e6f";
@@ -40,49 +37,6 @@ fn audit_payload(object: &Value, settings: Value) -> Vec<u8> {
         }
     }))
     .unwrap()
-}
-
-fn request(operation: &str, request_uid: &str, object_uid: Option<&str>, dry_run: bool) -> Value {
-    let mut object = vm("ns", "a", vec![], vec![]);
-    if let Some(uid) = object_uid {
-        object["metadata"]["uid"] = json!(uid);
-    }
-    json!({
-        "uid": request_uid,
-        "kind": { "group": "kubevirt.io", "version": "v1", "kind": "VirtualMachine" },
-        "resource": { "group": "kubevirt.io", "version": "v1", "resource": "virtualmachines" },
-        "operation": operation,
-        "userInfo": {},
-        "object": object,
-        "dryRun": dry_run
-    })
-}
-
-#[rstest]
-#[case::audit_scanner_create_of_the_stored_object("CREATE", UID, Some(UID), false, true)]
-#[case::real_create_object_has_no_uid_yet("CREATE", UID, None, false, false)]
-#[case::real_create_object_with_an_empty_uid("CREATE", UID, Some(""), false, false)]
-#[case::dry_run_create("CREATE", UID, None, true, false)]
-#[case::create_whose_object_uid_is_another(
-    "CREATE",
-    UID,
-    Some("11111111-2222-3333-4444-555555555555"),
-    false,
-    false
-)]
-#[case::update_of_the_stored_object("UPDATE", UID, Some(UID), false, false)]
-#[case::delete("DELETE", UID, Some(UID), false, false)]
-#[case::both_uids_empty("CREATE", "", Some(""), false, false)]
-fn an_audit_re_evaluation_is_a_create_whose_object_uid_is_the_request_uid(
-    #[case] operation: &str,
-    #[case] request_uid: &str,
-    #[case] object_uid: Option<&str>,
-    #[case] dry_run: bool,
-    #[case] expected: bool,
-) {
-    let request: KubernetesAdmissionRequest =
-        serde_json::from_value(request(operation, request_uid, object_uid, dry_run)).unwrap();
-    assert_eq!(is_reevaluation(&request), expected);
 }
 
 fn clash_vm() -> Value {

@@ -3,6 +3,7 @@
 //! `inventory: indexed`, inside the object's block, moving block by block when one is full
 //! (section 7.1).
 
+pub mod plan;
 pub mod walk;
 
 use std::fmt;

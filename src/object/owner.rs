@@ -45,20 +45,33 @@ pub struct Identity<'a> {
     pub name: &'a str,
 }
 
-impl Owner {
-    pub fn identity(&self) -> Identity<'_> {
-        match (self.kind, &self.launcher_of) {
+impl<'a> Identity<'a> {
+    /// The identity of an object of `kind`; `launcher_of` names the VirtualMachineInstance
+    /// that owns a virt-launcher pod, which makes the pod one owner with the VM of that name.
+    pub fn of(kind: Kind, namespace: &'a str, name: &'a str, launcher_of: Option<&'a str>) -> Self {
+        match (kind, launcher_of) {
             (Kind::Pod, Some(vmi)) => Identity {
                 family: Kind::VirtualMachine,
-                namespace: &self.namespace,
+                namespace,
                 name: vmi,
             },
             (kind, _) => Identity {
                 family: kind,
-                namespace: &self.namespace,
-                name: &self.name,
+                namespace,
+                name,
             },
         }
+    }
+}
+
+impl Owner {
+    pub fn identity(&self) -> Identity<'_> {
+        Identity::of(
+            self.kind,
+            &self.namespace,
+            &self.name,
+            self.launcher_of.as_deref(),
+        )
     }
 }
 

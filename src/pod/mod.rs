@@ -7,11 +7,12 @@ pub mod plan;
 use std::fmt;
 
 use kubewarden_policy_sdk::host_capabilities::kubernetes::GetResourceRequest;
-use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::allocation::{Allocation, AllocationError, Subject};
+use crate::admission::{Operation, Request};
+use crate::allocation::plan::{Slot, carry_out};
+use crate::allocation::{AllocationError, Subject};
 use crate::audit;
 use crate::host::Cluster;
 use crate::index::{IndexLabels, Indexed, write_labels};
@@ -21,10 +22,8 @@ use crate::mac::{Mac, ParseMacError};
 use crate::object::metadata::PodMetadata;
 use crate::object::multus::{self, Selection, SelectionError, is_short_form};
 use crate::object::owner::{Identity, Kind};
-use crate::object::{Operation, hash_name, namespace_of};
 use crate::settings::{PodShortForm, Settings};
 use crate::verdict::Verdict;
-use plan::Plan;
 
 /// The text of the host's error for a `get_resource` of an object that does not exist; the
 /// only way to tell "not found" from other failures.
@@ -67,24 +66,14 @@ impl From<AllocationError> for PodError {
     }
 }
 
-pub fn admit(
-    request: &KubernetesAdmissionRequest,
-    settings: &Settings,
-    cluster: &impl Cluster,
-) -> Verdict {
-    answer(mutate(request, Operation::Create, settings, cluster))
-}
-
-/// An audit re-evaluation of a stored pod (behaviour.md section 10): every MAC of its Multus
-/// annotation against the other owners. Unlike an admission it reads pods that Multus has
-/// already wired (`network-status` set): those are the pods that hold MACs. A launcher pod
-/// whose VM exists is left to the VM's audit, which reports the collision once.
-pub fn audit(
-    request: &KubernetesAdmissionRequest,
-    settings: &Settings,
-    cluster: &impl Cluster,
-) -> Verdict {
-    answer(collisions(request, settings, cluster))
+/// A Pod CREATE or UPDATE, or an audit re-evaluation of a stored Pod.
+pub fn handle(request: &Request<'_>, settings: &Settings, cluster: &impl Cluster) -> Verdict {
+    let outcome = match request.operation {
+        _ if request.audit => collisions(request, settings, cluster),
+        Operation::Update if keeps_networks(request, settings) => Ok(reindex(request)),
+        operation => mutate(request, operation, settings, cluster),
+    };
+    answer(outcome)
 }
 
 fn answer(outcome: Result<Verdict, PodError>) -> Verdict {
@@ -105,18 +94,7 @@ fn read_metadata(object: &Value) -> Result<PodMetadata<'_>, PodError> {
 
 /// The identity duplicate checks use: a launcher pod is one owner with its VM.
 fn identity<'a>(namespace: &'a str, metadata: &'a PodMetadata<'a>) -> Identity<'a> {
-    match metadata.launcher_of() {
-        Some(vmi) => Identity {
-            family: Kind::VirtualMachine,
-            namespace,
-            name: vmi,
-        },
-        None => Identity {
-            family: Kind::Pod,
-            namespace,
-            name: &metadata.name,
-        },
-    }
+    Identity::of(Kind::Pod, namespace, &metadata.name, metadata.launcher_of())
 }
 
 /// The MACs the elements of `selection` request, in order; `None` for a blank.
@@ -131,12 +109,16 @@ fn requested_macs(selection: &Selection) -> Result<Vec<Option<Mac>>, PodError> {
         .collect()
 }
 
+/// An audit re-evaluation of a stored pod (behaviour.md section 10): every MAC of its Multus
+/// annotation against the other owners. Unlike an admission it reads pods that Multus has
+/// already wired (`network-status` set): those are the pods that hold MACs. A launcher pod
+/// whose VM exists is left to the VM's audit, which reports the collision once.
 fn collisions(
-    request: &KubernetesAdmissionRequest,
+    request: &Request<'_>,
     settings: &Settings,
     cluster: &impl Cluster,
 ) -> Result<Verdict, PodError> {
-    let metadata = read_metadata(&request.object)?;
+    let metadata = read_metadata(request.object)?;
     let Some(value) = metadata.annotations.networks.as_deref() else {
         return Ok(Verdict::accept());
     };
@@ -145,7 +127,7 @@ fn collisions(
         return Ok(Verdict::accept());
     }
     let selection = Selection::parse(value).map_err(PodError::Selection)?;
-    let namespace = namespace_of(request, &metadata.namespace);
+    let namespace = request.namespace(&metadata.namespace);
     if let Some(vmi) = metadata.launcher_of()
         && vm_owns_launcher(cluster, namespace, vmi)
     {
@@ -159,19 +141,19 @@ fn collisions(
     let holder = audit::Holder {
         kind: Kind::Pod,
         identity: identity(namespace, &metadata),
-        labels: IndexLabels::read(&request.object),
+        labels: IndexLabels::read(request.object),
     };
     audit::report(cluster, settings, &holder, &held)
         .map_err(|e| PodError::Allocation(AllocationError::from(e)))
 }
 
 fn mutate(
-    request: &KubernetesAdmissionRequest,
+    request: &Request<'_>,
     operation: Operation,
     settings: &Settings,
     cluster: &impl Cluster,
 ) -> Result<Verdict, PodError> {
-    let metadata = read_metadata(&request.object)?;
+    let metadata = read_metadata(request.object)?;
     let annotations = &metadata.annotations;
     let Some(value) = annotations.networks.as_deref() else {
         return Ok(Verdict::accept());
@@ -185,7 +167,7 @@ fn mutate(
         return Ok(Verdict::accept());
     }
     let mut selection = Selection::parse(value).map_err(PodError::Selection)?;
-    let namespace = namespace_of(request, &metadata.namespace);
+    let namespace = request.namespace(&metadata.namespace);
     if let Some(vmi) = metadata.launcher_of()
         && vm_owns_launcher(cluster, namespace, vmi)
     {
@@ -195,7 +177,7 @@ fn mutate(
     let given = requested_macs(&selection)?;
     // The old value is read as the new one is; one that does not read has no elements.
     let old_value = match operation {
-        Operation::Update => networks_value(&request.old_object),
+        Operation::Update => networks_value(request.old_object),
         Operation::Create => None,
     };
     let old = old_value.and_then(|old| Selection::parse(old).ok());
@@ -204,46 +186,30 @@ fn mutate(
         Some(old) => plan::on_update(&selection, &given, old, namespace),
         None => plan::on_create(&given),
     };
+    let slots: Vec<Slot> = plans
+        .into_iter()
+        .enumerate()
+        .map(|(index, plan)| Slot {
+            plan,
+            name: selection.hash_name(index),
+            place: selection.place(index),
+            holds: true,
+        })
+        .collect();
     let subject = Subject {
         kind: Kind::Pod,
         namespace,
-        hash_name: hash_name(request, &metadata.name, &metadata.generate_name),
+        hash_name: request.hash_name(&metadata.name, &metadata.generate_name),
         identity: identity(namespace, &metadata),
     };
-    let requested: Vec<Mac> = plans
-        .iter()
-        .filter_map(|plan| match plan {
-            Plan::Requested(mac) => Some(*mac),
-            _ => None,
-        })
-        .collect();
     // Every MAC the stored pod holds stays out of reach of its new elements (section 6).
-    let old_macs = old_value.into_iter().flat_map(multus::held_macs);
-    let held = plans.iter().filter_map(Plan::mac).chain(old_macs);
-    let allocates = plans.contains(&Plan::Allocate);
-    let mut allocation =
-        Allocation::start(settings, subject, cluster, &requested, held, allocates)?;
-    for (index, plan) in plans.iter().enumerate() {
-        if let Plan::Requested(mac) = plan {
-            allocation.request(*mac, &selection.place(index))?;
-        }
-    }
+    let stored = old_value.into_iter().flat_map(multus::held_macs);
+    let carried = carry_out(settings, subject, cluster, &slots, stored)?;
     let mut rewrite = short_form;
-    let mut holds = Vec::with_capacity(plans.len());
-    for (index, plan) in plans.iter().enumerate() {
-        match plan {
-            Plan::Allocate => {
-                let mac = allocation.allocate(&selection.hash_name(index))?;
-                selection.set_mac(index, mac);
-                holds.push(mac);
-                rewrite = true;
-            }
-            Plan::Restore(mac, text) => {
-                selection.set_mac_text(index, text);
-                holds.push(*mac);
-                rewrite = true;
-            }
-            Plan::Keep(mac) | Plan::Requested(mac) => holds.push(*mac),
+    for (index, text) in carried.written.iter().enumerate() {
+        if let Some(text) = text {
+            selection.set_mac_text(index, text);
+            rewrite = true;
         }
     }
 
@@ -251,54 +217,36 @@ fn mutate(
     if rewrite {
         set_networks(&mut mutated, selection.to_annotation());
     }
-    write_labels(&mut mutated, &holds, Indexed::WhenHolding);
-    Ok(Verdict::changed(
-        &request.object,
-        mutated,
-        allocation.into_warnings(),
-    ))
-}
-
-/// A Pod UPDATE (behaviour.md 4.1): when the networks value changed, its elements get their
-/// old MACs back, new ones are allocated and changed ones checked, as on CREATE; otherwise
-/// only the index labels are repaired.
-pub fn update(
-    request: &KubernetesAdmissionRequest,
-    settings: &Settings,
-    cluster: &impl Cluster,
-) -> Verdict {
-    if keeps_networks(request, settings) {
-        return reindex(request);
-    }
-    answer(mutate(request, Operation::Update, settings, cluster))
+    write_labels(&mut mutated, &carried.holds, Indexed::WhenHolding);
+    Ok(Verdict::changed(request.object, mutated, carried.warnings))
 }
 
 /// 4.1 step 1: the networks value is the same string as before, or gone, or the short form
 /// that `podShortForm: ignore` leaves alone. Nothing in it can have lost a MAC.
-fn keeps_networks(request: &KubernetesAdmissionRequest, settings: &Settings) -> bool {
-    let Some(value) = networks_value(&request.object) else {
+fn keeps_networks(request: &Request<'_>, settings: &Settings) -> bool {
+    let Some(value) = networks_value(request.object) else {
         return true;
     };
     let ignored_short_form = settings.pod_short_form == PodShortForm::Ignore
         && !value.is_empty()
         && is_short_form(value);
-    networks_value(&request.old_object) == Some(value) || ignored_short_form
+    networks_value(request.old_object) == Some(value) || ignored_short_form
 }
 
 /// A Pod UPDATE whose networks value holds nothing new (behaviour.md 7.1): a tracked pod's
 /// index labels made to match the MACs its annotation holds, and nothing else; no host call.
 /// Pods without the tracking label, launcher pods among them, pass unchanged.
-fn reindex(request: &KubernetesAdmissionRequest) -> Verdict {
-    let labels = IndexLabels::read(&request.object);
+fn reindex(request: &Request<'_>) -> Verdict {
+    let labels = IndexLabels::read(request.object);
     if !labels.tracked {
         return Verdict::accept();
     }
-    let held: Vec<Mac> = networks_value(&request.object)
+    let held: Vec<Mac> = networks_value(request.object)
         .map(|n| multus::held_macs(n).collect())
         .unwrap_or_default();
     let mut mutated = request.object.clone();
     write_labels(&mut mutated, &held, Indexed::WhenHolding);
-    Verdict::changed(&request.object, mutated, Vec::new())
+    Verdict::changed(request.object, mutated, Vec::new())
 }
 
 /// The Multus networks annotation of `object`, when it is a string.

@@ -1,36 +1,13 @@
-//! What each element of a Pod's Multus annotation gets: on CREATE its requested MAC or an
+//! The plan of each element of a Pod's Multus annotation: on CREATE its requested MAC or an
 //! allocation (behaviour.md section 4 step 7); on UPDATE the elements of the new value are
 //! first matched to those of the old one, so that a re-applied manifest, a GitOps sync or a
 //! network hotplug gets every MAC back (section 4.1 steps 3 and 4).
 
 use std::collections::HashMap;
 
+use crate::allocation::plan::Plan;
 use crate::mac::Mac;
 use crate::object::multus::{ElementKey, Selection};
-
-/// What happens to one element's `mac`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan<'o> {
-    /// UPDATE: the MAC of the matched old element, equal in normal form: left as written.
-    Keep(Mac),
-    /// A MAC the user wrote, new or changed: checked against other owners (section 6).
-    Requested(Mac),
-    /// UPDATE: no `mac` on an element whose old element held one: that MAC back, written as
-    /// the old element wrote it.
-    Restore(Mac, &'o str),
-    /// No `mac`, and no old MAC to give back: a fresh one (a new pod, a hotplugged network).
-    Allocate,
-}
-
-impl Plan<'_> {
-    /// The MAC the element holds after the admission, when it is known before allocating.
-    pub fn mac(&self) -> Option<Mac> {
-        match self {
-            Plan::Keep(mac) | Plan::Requested(mac) | Plan::Restore(mac, _) => Some(*mac),
-            Plan::Allocate => None,
-        }
-    }
-}
 
 /// CREATE: a given MAC is requested, a blank is allocated. `given` holds the parsed `mac` of
 /// each element of the selection, `None` for a blank.
@@ -61,9 +38,9 @@ pub fn on_update<'o>(
                 .and_then(|j| old.mac(j))
                 .and_then(|text| Some((Mac::parse(text).ok()?, text)));
             match (mac, old_mac) {
-                (Some(mac), Some((old, _))) if *mac == old => Plan::Keep(*mac),
+                (Some(mac), Some((old, _))) if *mac == old => Plan::Keep(Some(*mac)),
                 (Some(mac), _) => Plan::Requested(*mac),
-                (None, Some((old, text))) => Plan::Restore(old, text),
+                (None, Some((old, text))) => Plan::Restore(Some(old), text),
                 (None, None) => Plan::Allocate,
             }
         })

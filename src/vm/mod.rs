@@ -5,18 +5,18 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::allocation::{Allocation, AllocationError, Subject};
+use crate::admission::{Operation, Request};
+use crate::allocation::plan::{Plan, Slot, carry_out};
+use crate::allocation::{AllocationError, Subject};
 use crate::audit;
 use crate::host::Cluster;
 use crate::index::{IndexLabels, Indexed, write_labels};
 use crate::mac::{Mac, ParseMacError};
 use crate::object::owner::{Identity, Kind};
 use crate::object::vm::{Nic, VirtualMachineView};
-use crate::object::{Operation, hash_name, namespace_of};
 use crate::settings::Settings;
 use crate::verdict::Verdict;
 
@@ -94,38 +94,41 @@ impl VmError {
     }
 }
 
-/// What happens to one interface's `macAddress`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Plan<'a> {
-    /// Left as it is: no MAC on an ineligible interface, the MAC it already had on UPDATE,
-    /// or a user MAC on an ineligible interface.
-    Keep,
-    /// A MAC the user wrote on an eligible interface, new or changed.
-    Requested(Mac),
-    /// UPDATE without `macAddress` on an interface that had one: it gets it back, as written.
-    Restore(&'a str),
-    /// An eligible interface without a MAC.
-    Allocate,
+/// A VM CREATE or UPDATE, or an audit re-evaluation of a stored VM.
+pub fn handle(request: &Request<'_>, settings: &Settings, cluster: &impl Cluster) -> Verdict {
+    answer(checked(request, settings, cluster), request.operation)
 }
 
-pub fn admit(
-    request: &KubernetesAdmissionRequest,
-    operation: Operation,
+/// Kubemacpool's checks on every handled VM (unique interface names, MACs that parse), then
+/// the audit or the admission.
+fn checked(
+    request: &Request<'_>,
     settings: &Settings,
     cluster: &impl Cluster,
-) -> Verdict {
-    answer(mutate(request, operation, settings, cluster), operation)
+) -> Result<Verdict, VmError> {
+    let Some(vm) = handled(request)? else {
+        return Ok(Verdict::accept());
+    };
+    let nics = vm.nics();
+    check_unique_names(&nics)?;
+    let macs = parse_macs(&nics)?;
+    let interfaces = Interfaces {
+        vm: &vm,
+        nics: &nics,
+        macs: &macs,
+    };
+    if request.audit {
+        collisions(request, &interfaces, settings, cluster)
+    } else {
+        mutate(request, &interfaces, settings, cluster)
+    }
 }
 
-/// An audit re-evaluation of a stored VM (behaviour.md section 10): the VM's own checks as on
-/// admission, then the MAC of every eligible interface against the other owners. Nothing is
-/// allocated and nothing written.
-pub fn audit(
-    request: &KubernetesAdmissionRequest,
-    settings: &Settings,
-    cluster: &impl Cluster,
-) -> Verdict {
-    answer(collisions(request, settings, cluster), Operation::Create)
+/// A handled VM with its interfaces and their parsed MACs.
+struct Interfaces<'v> {
+    vm: &'v VirtualMachineView<'v>,
+    nics: &'v [Nic<'v>],
+    macs: &'v [Option<Mac>],
 }
 
 fn answer(outcome: Result<Verdict, VmError>, operation: Operation) -> Verdict {
@@ -135,49 +138,46 @@ fn answer(outcome: Result<Verdict, VmError>, operation: Operation) -> Verdict {
     })
 }
 
+/// An audit re-evaluation of a stored VM (behaviour.md section 10): the VM's own checks as on
+/// admission, then the MAC of every eligible interface against the other owners. Nothing is
+/// allocated and nothing written.
 fn collisions(
-    request: &KubernetesAdmissionRequest,
+    request: &Request<'_>,
+    &Interfaces { vm, nics, macs }: &Interfaces<'_>,
     settings: &Settings,
     cluster: &impl Cluster,
 ) -> Result<Verdict, VmError> {
-    let Some(vm) = handled(request)? else {
-        return Ok(Verdict::accept());
-    };
-    let (nics, macs) = checked_interfaces(&vm)?;
-    check_duplicates(&nics, &macs, &vec![Plan::Keep; nics.len()])?;
+    let kept: Vec<Plan> = macs.iter().map(|mac| Plan::Keep(*mac)).collect();
+    check_duplicates(nics, &kept)?;
     let held: Vec<(Mac, String)> = nics
         .iter()
-        .zip(&macs)
+        .zip(macs)
         .filter(|(nic, _)| nic.eligible)
         .filter_map(|(nic, mac)| Some(((*mac)?, format!("interface {}", nic.name))))
         .collect();
     let holder = audit::Holder {
         kind: Kind::VirtualMachine,
-        identity: Identity {
-            family: Kind::VirtualMachine,
-            namespace: namespace_of(request, &vm.metadata.namespace),
-            name: &vm.metadata.name,
-        },
-        labels: IndexLabels::read(&request.object),
+        identity: Identity::of(
+            Kind::VirtualMachine,
+            request.namespace(&vm.metadata.namespace),
+            &vm.metadata.name,
+            None,
+        ),
+        labels: IndexLabels::read(request.object),
     };
     audit::report(cluster, settings, &holder, &held)
         .map_err(|e| VmError::Allocation(AllocationError::from(e)))
 }
 
 fn mutate(
-    request: &KubernetesAdmissionRequest,
-    operation: Operation,
+    request: &Request<'_>,
+    &Interfaces { vm, nics, macs }: &Interfaces<'_>,
     settings: &Settings,
     cluster: &impl Cluster,
 ) -> Result<Verdict, VmError> {
-    let Some(vm) = handled(request)? else {
-        return Ok(Verdict::accept());
-    };
-    let (nics, macs) = checked_interfaces(&vm)?;
-
     // UPDATE compares with the stored object, never with a lookup that may lag behind it.
-    let old_vm = match operation {
-        Operation::Update => VirtualMachineView::deserialize(&request.old_object).ok(),
+    let old_vm = match request.operation {
+        Operation::Update => VirtualMachineView::deserialize(request.old_object).ok(),
         Operation::Create => None,
     };
     let old_nics = old_vm
@@ -191,101 +191,58 @@ fn mutate(
 
     let plans: Vec<Plan> = nics
         .iter()
-        .zip(&macs)
+        .zip(macs)
         .map(|(nic, mac)| plan(nic, *mac, old_macs.get(nic.name).copied()))
         .collect();
-    check_duplicates(&nics, &macs, &plans)?;
+    check_duplicates(nics, &plans)?;
+    let slots: Vec<Slot> = nics
+        .iter()
+        .zip(plans)
+        .map(|(nic, plan)| Slot {
+            plan,
+            name: nic.name.to_string(),
+            place: format!("interface {}", nic.name),
+            holds: nic.eligible,
+        })
+        .collect();
 
-    let namespace = namespace_of(request, &vm.metadata.namespace);
+    let namespace = request.namespace(&vm.metadata.namespace);
     let subject = Subject {
         kind: Kind::VirtualMachine,
         namespace,
-        hash_name: hash_name(request, &vm.metadata.name, &vm.metadata.generate_name),
-        identity: Identity {
-            family: Kind::VirtualMachine,
-            namespace,
-            name: &vm.metadata.name,
-        },
+        hash_name: request.hash_name(&vm.metadata.name, &vm.metadata.generate_name),
+        identity: Identity::of(Kind::VirtualMachine, namespace, &vm.metadata.name, None),
     };
-    let requested: Vec<Mac> = plans
-        .iter()
-        .filter_map(|plan| match plan {
-            Plan::Requested(mac) => Some(*mac),
-            _ => None,
-        })
-        .collect();
-    let held = old_nics
-        .iter()
-        .filter_map(|nic| Mac::parse(nic.mac?).ok())
-        .chain(macs.iter().flatten().copied());
-    let allocates = plans.contains(&Plan::Allocate);
-    let mut allocation =
-        Allocation::start(settings, subject, cluster, &requested, held, allocates)?;
-    for (nic, plan) in nics.iter().zip(&plans) {
-        if let Plan::Requested(mac) = plan {
-            allocation.request(*mac, &format!("interface {}", nic.name))?;
-        }
-    }
+    let stored = old_nics.iter().filter_map(|nic| Mac::parse(nic.mac?).ok());
+    let carried = carry_out(settings, subject, cluster, &slots, stored)?;
 
     let mut mutated = request.object.clone();
-    let mut holds = Vec::new();
-    for (index, (nic, plan)) in nics.iter().zip(&plans).enumerate() {
-        let written = match plan {
-            Plan::Allocate => Some(allocation.allocate(nic.name)?.to_string()),
-            Plan::Restore(old) => Some(old.to_string()),
-            Plan::Keep | Plan::Requested(_) => None,
-        };
-        let final_mac = written
-            .as_deref()
-            .or(nic.mac)
-            .and_then(|m| Mac::parse(m).ok());
-        if nic.eligible
-            && let Some(mac) = final_mac
-        {
-            holds.push(mac);
-        }
-        if let Some(mac) = written {
-            set_mac(&mut mutated, index, mac);
+    for (index, text) in carried.written.into_iter().enumerate() {
+        if let Some(text) = text {
+            set_mac(&mut mutated, index, text);
         }
     }
-    write_labels(&mut mutated, &holds, Indexed::Always);
-    Ok(Verdict::changed(
-        &request.object,
-        mutated,
-        allocation.into_warnings(),
-    ))
+    write_labels(&mut mutated, &carried.holds, Indexed::Always);
+    Ok(Verdict::changed(request.object, mutated, carried.warnings))
 }
 
 /// The VM of the request; `None` when it passes unchanged (no template, being deleted).
-fn handled(
-    request: &KubernetesAdmissionRequest,
-) -> Result<Option<VirtualMachineView<'_>>, VmError> {
-    let vm = VirtualMachineView::deserialize(&request.object)
+fn handled<'r>(request: &Request<'r>) -> Result<Option<VirtualMachineView<'r>>, VmError> {
+    let vm = VirtualMachineView::deserialize(request.object)
         .map_err(|e| VmError::Unreadable(e.to_string()))?;
     let passes = !vm.has_template() || vm.metadata.deletion_timestamp.is_some();
     Ok((!passes).then_some(vm))
 }
 
-/// The VM's interfaces and their MACs, after Kubemacpool's checks on every handled request:
-/// unique names, MACs that parse.
-fn checked_interfaces<'v>(
-    vm: &'v VirtualMachineView<'_>,
-) -> Result<(Vec<Nic<'v>>, Vec<Option<Mac>>), VmError> {
-    let nics = vm.nics();
-    check_unique_names(&nics)?;
-    let macs = parse_macs(&nics)?;
-    Ok((nics, macs))
-}
-
 fn plan<'a>(nic: &Nic<'_>, mac: Option<Mac>, old: Option<&'a str>) -> Plan<'a> {
     let old_mac = old.and_then(|o| Mac::parse(o).ok());
     match (mac, old) {
-        (Some(mac), _) if old_mac == Some(mac) => Plan::Keep,
+        (Some(mac), _) if old_mac == Some(mac) => Plan::Keep(Some(mac)),
         (Some(mac), _) if nic.eligible => Plan::Requested(mac),
-        (Some(_), _) => Plan::Keep,
-        (None, Some(old)) => Plan::Restore(old),
+        (Some(mac), _) => Plan::Keep(Some(mac)),
+        (None, Some(old)) => Plan::Restore(old_mac, old),
         (None, None) if nic.eligible => Plan::Allocate,
-        (None, None) => Plan::Keep,
+        (None, None) => Plan::Keep(None),
     }
 }
 
@@ -315,17 +272,13 @@ fn parse_macs(nics: &[Nic<'_>]) -> Result<Vec<Option<Mac>>, VmError> {
 }
 
 /// No MAC twice in one VM, counting the MACs an UPDATE restores.
-fn check_duplicates(nics: &[Nic<'_>], macs: &[Option<Mac>], plans: &[Plan]) -> Result<(), VmError> {
+fn check_duplicates(nics: &[Nic<'_>], plans: &[Plan]) -> Result<(), VmError> {
     let mut seen: HashMap<Mac, &str> = HashMap::with_capacity(nics.len());
-    for ((nic, mac), plan) in nics.iter().zip(macs).zip(plans) {
-        let final_mac = match plan {
-            Plan::Restore(old) => Mac::parse(old).ok(),
-            _ => *mac,
-        };
-        let Some(final_mac) = final_mac else { continue };
-        if let Some(first) = seen.insert(final_mac, nic.name) {
+    for (nic, plan) in nics.iter().zip(plans) {
+        let Some(mac) = plan.mac() else { continue };
+        if let Some(first) = seen.insert(mac, nic.name) {
             return Err(VmError::DuplicateMac {
-                mac: final_mac,
+                mac,
                 first: first.to_string(),
                 second: nic.name.to_string(),
             });
