@@ -5,7 +5,7 @@
 //!
 //! `cargo bench --bench race` prints the table docs/design.md (The race bound) quotes.
 
-use kubemacpool_policy::allocation::walk::{UsedSet, allocate, allocation_hash};
+use kubemacpool_policy::allocation::walk::{UsedSet, allocate, allocation_hash, free_count};
 use kubemacpool_policy::mac::Mac;
 use kubemacpool_policy::mac::pool::Pool;
 
@@ -35,7 +35,7 @@ fn snapshot(bits: u32, share: f64, rng: &mut Rng) -> (Pool, UsedSet, u64) {
         .filter(|_| (rng.next() % 1_000_000) < (share * 1_000_000.0) as u64)
         .map(|o| Mac::from_u64(BASE + o))
         .collect();
-    let free = size - used.len() as u64;
+    let free = free_count(&pool, &used);
     (pool, used, free)
 }
 

@@ -22,10 +22,6 @@ pub const INDEXED_VALUE: &str = "v1";
 /// `mac-block.kubemacpool.io/<bb>: ""`, one per block (fifth octet) of a MAC the object holds.
 pub const BLOCK_LABEL_PREFIX: &str = "mac-block.kubemacpool.io/";
 
-/// The annotation the adoption step (docs/inventory.md) writes to send every VM through the policy once;
-/// the policy never reads it: any UPDATE re-indexes.
-pub const REINDEX_ANNOTATION: &str = "kubemacpool.io/reindex";
-
 /// The label selector of the tracked lists. A constant: policy-server keeps one watch per
 /// distinct query, so a per-request value here would leak watches.
 pub const TRACKED_SELECTOR: &str = "kubemacpool.io/tracked=true";

@@ -1,42 +1,56 @@
 //! kubemacpool-policy: Kubemacpool's collision-aware MAC allocation for Pods and KubeVirt
 //! VirtualMachines, as a stateless, context-aware, mutating Kubewarden policy.
 //!
-//! This file is only the waPC entry; each rule of the behaviour lives in the module named
-//! after what it is about.
+//! This file is only the waPC entry (the default `guest` feature) and the crate's public face:
+//! `evaluate`, the settings, the host seam and the verdict. Each rule of the behaviour lives in
+//! the private module named after what it is about.
 
-pub mod admission;
-pub mod allocation;
-pub mod audit;
+/// Modules private to the policy. The `testing` feature opens them to the fuzz crate and the
+/// benches, which drive the parsers and the walk directly; nothing else may rely on them.
+macro_rules! internal {
+    ($($module:ident),* $(,)?) => {$(
+        #[cfg(feature = "testing")]
+        pub mod $module;
+        #[cfg(not(feature = "testing"))]
+        mod $module;
+    )*};
+}
+
+internal!(
+    admission, allocation, audit, index, inventory, keys, mac, object, pod, verdict, vm
+);
+
 pub mod host;
-pub mod index;
-pub mod inventory;
-pub mod keys;
-pub mod mac;
-pub mod object;
-pub mod pod;
 pub mod settings;
-pub mod verdict;
-pub mod vm;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
-use kubewarden_policy_sdk::protocol_version_guest;
+pub use mac::Mac;
+pub use verdict::Verdict;
+
 use kubewarden_policy_sdk::request::ValidationRequest;
 use kubewarden_policy_sdk::response::ValidationResponse;
-use wapc_guest::{CallResult, register_function};
 
 use crate::admission::Target;
-use crate::host::KubewardenHost;
-use crate::settings::{RawSettings, validate_settings_payload};
-use crate::verdict::Verdict;
+use crate::settings::RawSettings;
 
+#[cfg(feature = "guest")]
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
+    use kubewarden_policy_sdk::protocol_version_guest;
+    use wapc_guest::register_function;
+
     register_function("validate", validate);
     register_function("validate_settings", validate_settings);
     register_function("protocol_version", protocol_version_guest);
 }
 
-fn validate(payload: &[u8]) -> CallResult {
-    Ok(serde_json::to_vec(&evaluate(payload, &KubewardenHost))?)
+#[cfg(feature = "guest")]
+fn validate(payload: &[u8]) -> wapc_guest::CallResult {
+    Ok(serde_json::to_vec(&evaluate(
+        payload,
+        &host::KubewardenHost,
+    ))?)
 }
 
 /// One evaluation of `validate`, with the host calls going to `cluster`.
@@ -63,6 +77,9 @@ pub fn evaluate(payload: &[u8], cluster: &impl host::Cluster) -> ValidationRespo
     verdict.into_response()
 }
 
-fn validate_settings(payload: &[u8]) -> CallResult {
-    Ok(serde_json::to_vec(&validate_settings_payload(payload))?)
+#[cfg(feature = "guest")]
+fn validate_settings(payload: &[u8]) -> wapc_guest::CallResult {
+    Ok(serde_json::to_vec(&settings::validate_settings_payload(
+        payload,
+    ))?)
 }

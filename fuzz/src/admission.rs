@@ -4,8 +4,8 @@
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
-use kubemacpool_policy::host::FakeCluster;
 use kubemacpool_policy::mac::Mac;
+use kubemacpool_policy::testing::FakeCluster;
 
 use crate::cluster::sample_cluster;
 

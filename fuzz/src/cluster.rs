@@ -1,6 +1,7 @@
 //! The in-memory inventory the admission targets run against.
 
-use kubemacpool_policy::host::{Cluster, MemoryCluster};
+use kubemacpool_policy::host::{Cluster, HostError};
+use kubemacpool_policy::testing::MemoryCluster;
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{
     GetResourceRequest, ListAllResourcesRequest,
 };
@@ -13,22 +14,24 @@ pub struct StaticCluster {
 }
 
 impl Cluster for StaticCluster {
-    fn list_resources_all(&self, request: &ListAllResourcesRequest) -> Result<Vec<u8>, String> {
+    fn list_resources_all(&self, request: &ListAllResourcesRequest) -> Result<Vec<u8>, HostError> {
         match request.kind.as_str() {
             "VirtualMachine" => Ok(self.vms.clone()),
             "Pod" => Ok(self.pods.clone()),
-            other => Err(format!("StaticCluster: no list of {other}")),
+            other => Err(HostError::Failed(format!(
+                "StaticCluster: no list of {other}"
+            ))),
         }
     }
 
     /// A VMI named `standalone-*` has no VM (the pod is allocated for); any other has one.
-    fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String> {
+    fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, HostError> {
         if request.name.starts_with("standalone") {
-            Err(format!(
+            Err(HostError::NotFound(format!(
                 "Cannot find {}/{}",
                 request.namespace.clone().unwrap_or_default(),
                 request.name
-            ))
+            )))
         } else {
             Ok(
                 json!({ "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",

@@ -68,10 +68,13 @@ pub fn multus(data: &[u8]) {
             if short_form {
                 assert_eq!(held, 0, "a short form holds no MACs");
             }
-            for index in 0..selection.len() {
+            for index in 0..selection.count() {
                 let _ = selection.hash_name(index);
                 if selection.mac(index).is_none() {
-                    selection.set_mac(index, Mac::from_u64(0x0200_0000_0000 + index as u64));
+                    selection.set_mac_text(
+                        index,
+                        &Mac::from_u64(0x0200_0000_0000 + index as u64).to_string(),
+                    );
                 }
             }
             let written = selection.to_annotation();

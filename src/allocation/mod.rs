@@ -137,7 +137,7 @@ impl<'a, C: Cluster> Allocation<'a, C> {
             settings,
             subject,
             cluster,
-            seen: inventory.len(),
+            seen: inventory.holders_read(),
             inventory,
             used,
             blocks,
@@ -202,7 +202,7 @@ impl<'a, C: Cluster> Allocation<'a, C> {
             if self.inventory.load_block(self.cluster, block)? {
                 self.used
                     .extend(self.inventory.macs().skip(self.seen).collect::<Vec<_>>());
-                self.seen = self.inventory.len();
+                self.seen = self.inventory.holders_read();
             }
             let range = BlockRange::new(block, self.settings.range_start, self.settings.range_end);
             if let Some(mac) = allocate_in_block(&self.settings.pool, &self.used, &range, start) {
@@ -218,3 +218,6 @@ impl<'a, C: Cluster> Allocation<'a, C> {
         self.warnings
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -23,15 +23,15 @@ impl UsedSet {
         Self::default()
     }
 
-    pub fn len(&self) -> usize {
+    /// How many distinct MACs the set holds; only the tests ask.
+    #[cfg(test)]
+    pub(crate) fn count(&self) -> usize {
         self.macs.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.macs.is_empty()
-    }
-
-    pub fn contains(&self, mac: Mac) -> bool {
+    /// Only the tests ask: the walk finds gaps, it never probes one address.
+    #[cfg(test)]
+    pub(crate) fn contains(&self, mac: Mac) -> bool {
         self.macs.binary_search(&mac.to_u64()).is_ok()
     }
 
@@ -133,7 +133,7 @@ pub fn allocate_in_block(
     block: &BlockRange,
     start: u64,
 ) -> Option<Mac> {
-    let len = block.len();
+    let len = block.size();
     if len == 0 {
         return None;
     }

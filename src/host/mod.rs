@@ -1,9 +1,6 @@
 //! The one seam between the policy and the Kubewarden host's Kubernetes capabilities. The
 //! policy builds its requests with the SDK's types and hands raw responses to its own lean
-//! parsers; tests, benches and fuzzers swap the host for `FakeCluster`.
-
-use std::cell::RefCell;
-use std::collections::VecDeque;
+//! parsers; tests, benches and fuzzers swap the host for the doubles of `testing`.
 
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{
     GetResourceRequest, ListAllResourcesRequest,
@@ -11,265 +8,59 @@ use kubewarden_policy_sdk::host_capabilities::kubernetes::{
 
 /// The host calls the policy makes.
 pub trait Cluster {
-    /// `kubernetes/list_resources_all`: the raw Kubernetes List, or the host's error text.
-    fn list_resources_all(&self, request: &ListAllResourcesRequest) -> Result<Vec<u8>, String>;
-    /// `kubernetes/get_resource`: the raw object, or the host's error text.
-    fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String>;
+    /// `kubernetes/list_resources_all`: the raw Kubernetes List.
+    fn list_resources_all(&self, request: &ListAllResourcesRequest) -> Result<Vec<u8>, HostError>;
+    /// `kubernetes/get_resource`: the raw object.
+    fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, HostError>;
+}
+
+/// A host call that failed. `Display` is the host's own text, which messages quote.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    /// `get_resource` of an object that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// Any other failure: RBAC, the API server, the connection.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// How the host reports an object that does not exist. policy-server and kwctl 1.35 give no
+/// status code to a guest, only this text (`Cannot find kubevirt.io/v1/VirtualMachine named
+/// 'x' inside of namespace 'Some("ns")'`), so this seam reads it, and nothing past it does.
+const NOT_FOUND_PREFIX: &str = "Cannot find ";
+
+impl HostError {
+    /// The error the host's text `text` reports.
+    pub fn from_host(text: String) -> HostError {
+        if text.contains(NOT_FOUND_PREFIX) {
+            HostError::NotFound(text)
+        } else {
+            HostError::Failed(text)
+        }
+    }
 }
 
 /// The Kubewarden host, through waPC.
+#[cfg(feature = "guest")]
 pub struct KubewardenHost;
 
+#[cfg(feature = "guest")]
 impl KubewardenHost {
-    fn call(operation: &str, request: &impl serde::Serialize) -> Result<Vec<u8>, String> {
-        let payload = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+    fn call(operation: &str, request: &impl serde::Serialize) -> Result<Vec<u8>, HostError> {
+        let payload = serde_json::to_vec(request).map_err(|e| HostError::Failed(e.to_string()))?;
         wapc_guest::host_call("kubewarden", "kubernetes", operation, &payload)
-            .map_err(|e| e.to_string())
+            .map_err(|e| HostError::from_host(e.to_string()))
     }
 }
 
+#[cfg(feature = "guest")]
 impl Cluster for KubewardenHost {
-    fn list_resources_all(&self, request: &ListAllResourcesRequest) -> Result<Vec<u8>, String> {
+    fn list_resources_all(&self, request: &ListAllResourcesRequest) -> Result<Vec<u8>, HostError> {
         Self::call("list_resources_all", request)
     }
 
-    fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String> {
+    fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, HostError> {
         Self::call("get_resource", request)
-    }
-}
-
-/// A recorded host call, for expectations in tests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Call {
-    ListAll {
-        api_version: String,
-        kind: String,
-        label_selector: Option<String>,
-        field_masks: Vec<String>,
-    },
-    Get {
-        api_version: String,
-        kind: String,
-        namespace: Option<String>,
-        name: String,
-    },
-}
-
-/// An in-memory host: answers calls in order from a queue of canned responses and records
-/// every call, so tests can assert both what the policy asked and how often.
-#[derive(Debug, Default)]
-pub struct FakeCluster {
-    responses: RefCell<VecDeque<Result<Vec<u8>, String>>>,
-    calls: RefCell<Vec<Call>>,
-}
-
-impl FakeCluster {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Queues the answer to the next call.
-    pub fn then(self, response: Result<Vec<u8>, String>) -> Self {
-        self.responses.borrow_mut().push_back(response);
-        self
-    }
-
-    /// Queues a successful answer.
-    pub fn then_ok(self, body: impl Into<Vec<u8>>) -> Self {
-        self.then(Ok(body.into()))
-    }
-
-    /// Queues a host error.
-    pub fn then_err(self, message: &str) -> Self {
-        self.then(Err(message.to_string()))
-    }
-
-    pub fn calls(&self) -> Vec<Call> {
-        self.calls.borrow().clone()
-    }
-
-    /// Answers left unused.
-    pub fn pending(&self) -> usize {
-        self.responses.borrow().len()
-    }
-
-    fn answer(&self, call: Call) -> Result<Vec<u8>, String> {
-        self.calls.borrow_mut().push(call.clone());
-        self.responses
-            .borrow_mut()
-            .pop_front()
-            .unwrap_or_else(|| Err(format!("FakeCluster: no answer queued for {call:?}")))
-    }
-}
-
-impl Cluster for FakeCluster {
-    fn list_resources_all(&self, request: &ListAllResourcesRequest) -> Result<Vec<u8>, String> {
-        self.answer(Call::ListAll {
-            api_version: request.api_version.clone(),
-            kind: request.kind.clone(),
-            label_selector: request.label_selector.clone(),
-            field_masks: request.field_masks.iter().flatten().cloned().collect(),
-        })
-    }
-
-    fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String> {
-        self.answer(Call::Get {
-            api_version: request.api_version.clone(),
-            kind: request.kind.clone(),
-            namespace: request.namespace.clone(),
-            name: request.name.clone(),
-        })
-    }
-}
-
-/// A cluster kept in memory that answers list calls as the API server does: by kind and label
-/// selector (`key`, `!key`, `key=value`, `key==value`, `key!=value`, comma-joined as AND), in
-/// any call order, each list in the order given (reversed with `reversed`, to check that no
-/// answer depends on it). For tests, benches and fuzzers of `inventory: indexed`, whose calls
-/// depend on the request.
-#[derive(Debug, Default)]
-pub struct MemoryCluster {
-    pub vms: Vec<serde_json::Value>,
-    pub pods: Vec<serde_json::Value>,
-    pub reversed: bool,
-    calls: RefCell<Vec<Call>>,
-}
-
-/// One requirement of a label selector.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Requirement<'a> {
-    Exists(&'a str),
-    Absent(&'a str),
-    Equals(&'a str, &'a str),
-    Differs(&'a str, &'a str),
-}
-
-fn parse_selector(selector: &str) -> Result<Vec<Requirement<'_>>, String> {
-    selector
-        .split(',')
-        .map(str::trim)
-        .map(|part| {
-            let requirement = if let Some((k, v)) = part.split_once("!=") {
-                Requirement::Differs(k.trim(), v.trim())
-            } else if let Some((k, v)) = part.split_once("==") {
-                Requirement::Equals(k.trim(), v.trim())
-            } else if let Some((k, v)) = part.split_once('=') {
-                Requirement::Equals(k.trim(), v.trim())
-            } else if let Some(k) = part.strip_prefix('!') {
-                Requirement::Absent(k.trim())
-            } else {
-                Requirement::Exists(part)
-            };
-            match requirement {
-                Requirement::Exists("") | Requirement::Absent("") => {
-                    Err(format!("unable to parse requirement: {part:?}"))
-                }
-                r => Ok(r),
-            }
-        })
-        .collect()
-}
-
-fn matches(object: &serde_json::Value, requirements: &[Requirement<'_>]) -> bool {
-    let label = |key: &str| {
-        object
-            .pointer("/metadata/labels")
-            .and_then(|labels| labels.get(key))
-            .and_then(serde_json::Value::as_str)
-    };
-    requirements.iter().all(|r| match *r {
-        Requirement::Exists(k) => label(k).is_some(),
-        Requirement::Absent(k) => label(k).is_none(),
-        Requirement::Equals(k, v) => label(k) == Some(v),
-        Requirement::Differs(k, v) => label(k) != Some(v),
-    })
-}
-
-impl MemoryCluster {
-    pub fn new(vms: Vec<serde_json::Value>, pods: Vec<serde_json::Value>) -> Self {
-        MemoryCluster {
-            vms,
-            pods,
-            ..Default::default()
-        }
-    }
-
-    pub fn calls(&self) -> Vec<Call> {
-        self.calls.borrow().clone()
-    }
-
-    /// The label selectors of the list calls made so far, `-` for none, each prefixed with
-    /// its kind: `VirtualMachine mac-block.kubemacpool.io/3f`.
-    pub fn list_calls(&self) -> Vec<String> {
-        self.calls()
-            .into_iter()
-            .filter_map(|call| match call {
-                Call::ListAll {
-                    kind,
-                    label_selector,
-                    ..
-                } => Some(format!(
-                    "{kind} {}",
-                    label_selector.as_deref().unwrap_or("-")
-                )),
-                Call::Get { .. } => None,
-            })
-            .collect()
-    }
-}
-
-impl Cluster for MemoryCluster {
-    fn list_resources_all(&self, request: &ListAllResourcesRequest) -> Result<Vec<u8>, String> {
-        self.calls.borrow_mut().push(Call::ListAll {
-            api_version: request.api_version.clone(),
-            kind: request.kind.clone(),
-            label_selector: request.label_selector.clone(),
-            field_masks: request.field_masks.iter().flatten().cloned().collect(),
-        });
-        let objects = match request.kind.as_str() {
-            "VirtualMachine" => &self.vms,
-            "Pod" => &self.pods,
-            other => return Err(format!("MemoryCluster: no list of {other}")),
-        };
-        let requirements = match &request.label_selector {
-            Some(selector) => parse_selector(selector)?,
-            None => Vec::new(),
-        };
-        let mut items: Vec<&serde_json::Value> = objects
-            .iter()
-            .filter(|o| matches(o, &requirements))
-            .collect();
-        if self.reversed {
-            items.reverse();
-        }
-        let list = serde_json::json!({
-            "apiVersion": "v1", "kind": "List", "metadata": {}, "items": items
-        });
-        Ok(list.to_string().into_bytes())
-    }
-
-    fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String> {
-        self.calls.borrow_mut().push(Call::Get {
-            api_version: request.api_version.clone(),
-            kind: request.kind.clone(),
-            namespace: request.namespace.clone(),
-            name: request.name.clone(),
-        });
-        let namespace = request.namespace.as_deref().unwrap_or("");
-        self.vms
-            .iter()
-            .find(|vm| {
-                vm.pointer("/metadata/name").and_then(serde_json::Value::as_str)
-                    == Some(request.name.as_str())
-                    && vm.pointer("/metadata/namespace").and_then(serde_json::Value::as_str)
-                        == Some(namespace)
-            })
-            .map(|vm| vm.to_string().into_bytes())
-            .ok_or_else(|| {
-                format!(
-                    "Cannot find kubevirt.io/v1/VirtualMachine named '{}' inside of namespace 'Some(\"{namespace}\")'",
-                    request.name
-                )
-            })
     }
 }

@@ -23,16 +23,14 @@ const RUN: u64 = 1 << 8;
 const STRIDE: u64 = 1 << 16;
 
 impl Block {
+    /// For the tests and fuzzers, which name blocks directly.
+    #[cfg(any(test, feature = "testing"))]
     pub const fn new(octet: u8) -> Block {
         Block(octet)
     }
 
     pub const fn of(mac: Mac) -> Block {
         Block((mac.to_u64() >> 8) as u8)
-    }
-
-    pub const fn octet(self) -> u8 {
-        self.0
     }
 
     /// `mac-block.kubemacpool.io/3f`: the label key, also the existence selector of its lists.
@@ -141,7 +139,7 @@ impl BlockRange {
     }
 
     /// Number of range addresses in the block.
-    pub fn len(&self) -> u64 {
+    pub fn size(&self) -> u64 {
         if self.first > self.last {
             return 0;
         }
@@ -152,13 +150,9 @@ impl BlockRange {
         self.run_len(p0) + (p1 - p0 - 1) * RUN + self.run_len(p1)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The `n`-th range address of the block (0-based), for `n < len`.
     pub fn nth(&self, n: u64) -> Option<u64> {
-        if n >= self.len() {
+        if n >= self.size() {
             return None;
         }
         let (p0, p1) = (self.first >> 16, self.last >> 16);

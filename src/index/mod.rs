@@ -104,3 +104,6 @@ pub fn write_labels(object: &mut Value, macs: &[Mac], rule: Indexed) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -218,7 +218,7 @@ impl Inventory {
     ) -> Result<(), InventoryError> {
         let payload = cluster
             .list_resources_all(&call.request(label_selector))
-            .map_err(|e| call.error(label_selector, e))?;
+            .map_err(|e| call.error(label_selector, e.to_string()))?;
         let list = self.lists.len();
         let read = match call.kind {
             Kind::VirtualMachine => add_vms(&payload, list, &mut self.holders),
@@ -239,12 +239,8 @@ impl Inventory {
     }
 
     /// Number of holders read so far; `macs().skip(n)` are those read after.
-    pub fn len(&self) -> usize {
+    pub fn holders_read(&self) -> usize {
         self.holders.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.holders.is_empty()
     }
 
     /// Every held MAC, once per interface or network that holds it, in the hosts' list
@@ -354,3 +350,6 @@ fn add_items<'a>(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests;

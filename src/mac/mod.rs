@@ -145,3 +145,6 @@ impl fmt::Display for Mac {
         )
     }
 }
+
+#[cfg(test)]
+mod tests;

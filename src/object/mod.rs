@@ -6,3 +6,6 @@ pub mod metadata;
 pub mod multus;
 pub mod owner;
 pub mod vm;
+
+#[cfg(test)]
+mod tests;

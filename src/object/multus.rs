@@ -80,12 +80,9 @@ impl Selection {
         }
     }
 
-    pub fn len(&self) -> usize {
+    /// How many elements the selection has.
+    pub fn count(&self) -> usize {
         self.elements.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.elements.is_empty()
     }
 
     /// The `mac` of element `index` as written, when present and not empty.
@@ -138,10 +135,6 @@ impl Selection {
     /// Writes `mac` on element `index` exactly as given: a MAC restored on UPDATE keeps the
     /// spelling its owner wrote.
     pub fn set_mac_text(&mut self, index: usize, mac: &str) {
-        self.elements[index].insert("mac".to_string(), Value::String(mac.to_string()));
-    }
-
-    pub fn set_mac(&mut self, index: usize, mac: Mac) {
         self.elements[index].insert("mac".to_string(), Value::String(mac.to_string()));
     }
 

@@ -14,7 +14,7 @@ use crate::admission::{Operation, Request};
 use crate::allocation::plan::{Slot, carry_out};
 use crate::allocation::{AllocationError, Subject};
 use crate::audit;
-use crate::host::Cluster;
+use crate::host::{Cluster, HostError};
 use crate::index::{IndexLabels, Indexed, write_labels};
 use crate::inventory::VM_LIST;
 use crate::keys::NETWORKS_ANNOTATION;
@@ -24,10 +24,6 @@ use crate::object::multus::{self, Selection, SelectionError, is_short_form};
 use crate::object::owner::{Identity, Kind};
 use crate::settings::{PodShortForm, Settings};
 use crate::verdict::Verdict;
-
-/// The text of the host's error for a `get_resource` of an object that does not exist; the
-/// only way to tell "not found" from other failures.
-pub const NOT_FOUND_MARKER: &str = "Cannot find ";
 
 /// Why a pod is rejected. `Display` is the message users see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +95,7 @@ fn identity<'a>(namespace: &'a str, metadata: &'a PodMetadata<'a>) -> Identity<'
 
 /// The MACs the elements of `selection` request, in order; `None` for a blank.
 fn requested_macs(selection: &Selection) -> Result<Vec<Option<Mac>>, PodError> {
-    (0..selection.len())
+    (0..selection.count())
         .map(|index| {
             selection
                 .mac(index)
@@ -271,7 +267,8 @@ fn vm_owns_launcher(cluster: &impl Cluster, namespace: &str, vmi: &str) -> bool 
     };
     match cluster.get_resource(&request) {
         Ok(_) => true,
-        Err(e) => !e.contains(NOT_FOUND_MARKER),
+        Err(HostError::NotFound(_)) => false,
+        Err(HostError::Failed(_)) => true,
     }
 }
 

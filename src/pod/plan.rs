@@ -52,11 +52,11 @@ pub fn on_update<'o>(
 /// two attachments of one network keep their own MACs, in order.
 pub fn match_elements(new: &Selection, old: &Selection, namespace: &str) -> Vec<Option<usize>> {
     let mut old_by_key: HashMap<ElementKey<'_>, Vec<usize>> = HashMap::new();
-    for j in 0..old.len() {
+    for j in 0..old.count() {
         old_by_key.entry(old.key(j, namespace)).or_default().push(j);
     }
     let mut seen: HashMap<ElementKey<'_>, usize> = HashMap::new();
-    (0..new.len())
+    (0..new.count())
         .map(|i| {
             let key = new.key(i, namespace);
             let k = seen.entry(key).or_insert(0);

@@ -1,10 +1,8 @@
 //! behaviour.md sections 5 and 6 for VirtualMachines: one test per rule.
 
-mod common;
-
-use common::*;
-use kubemacpool_policy::host::{Call, FakeCluster};
+use crate::common::*;
 use kubemacpool_policy::mac::Mac;
+use kubemacpool_policy::testing::{Call, FakeCluster};
 use rstest::rstest;
 use serde_json::{Value, json};
 

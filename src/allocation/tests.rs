@@ -1,8 +1,11 @@
-//! behaviour.md section 6: the hash start, the upward walk with wrap-around, exhaustion.
+//! Table and property tests of the walk and the allocation hash (behaviour.md section 6), kept apart from the code.
 
-use kubemacpool_policy::allocation::walk::{UsedSet, allocate, allocation_hash, free_count};
-use kubemacpool_policy::mac::Mac;
-use kubemacpool_policy::mac::pool::{MacRange, Pool};
+/// behaviour.md section 6: the hash start, the upward walk with wrap-around, exhaustion.
+mod walk {
+
+use crate::allocation::walk::{UsedSet, allocate, allocation_hash, free_count};
+use crate::mac::Mac;
+use crate::mac::pool::{MacRange, Pool};
 use proptest::prelude::*;
 
 fn mac(text: &str) -> Mac {
@@ -231,12 +234,42 @@ proptest! {
         let mut distinct = values.clone();
         distinct.sort_unstable();
         distinct.dedup();
-        prop_assert_eq!(used.len(), distinct.len());
+        prop_assert_eq!(used.count(), distinct.len());
         for &mac in &given {
             prop_assert!(used.contains(mac));
         }
         for next in distinct.iter().map(|v| v + 1) {
             prop_assert_eq!(used.contains(Mac::from_u64(next)), distinct.binary_search(&next).is_ok());
+        }
+    }
+}
+
+}
+
+/// Bad input at scale: a pool used up but for one address.
+mod scale {
+    use crate::allocation::walk::{UsedSet, allocate};
+    use crate::mac::Mac;
+    use crate::mac::pool::Pool;
+
+    #[test]
+    fn a_million_used_macs_in_a_two_to_the_twenty_pool_still_allocate() {
+        let base = 0x0200_0000_0000u64;
+        let pool = Pool::new(
+            Mac::from_u64(base),
+            Mac::from_u64(base + (1 << 20) - 1),
+            &[],
+        );
+        // Every address used but one in the middle: the walk must find it from anywhere.
+        let free = base + 777_777;
+        let used: UsedSet = (0..1u64 << 20)
+            .map(|o| base + o)
+            .filter(|&m| m != free)
+            .map(Mac::from_u64)
+            .collect();
+        assert_eq!(used.count(), (1 << 20) - 1);
+        for start in [0, 777_776, 777_778, (1 << 20) - 1, u64::MAX] {
+            assert_eq!(allocate(&pool, &used, start), Some(Mac::from_u64(free)));
         }
     }
 }

@@ -1,10 +1,13 @@
-//! behaviour.md 7.1: blocks of the MAC space, the blocks that hold pool addresses, the range's
-//! addresses inside one block, and the allocator's walk there.
+//! Table tests of blocks (behaviour.md section 7.1), kept apart from the code.
 
-use kubemacpool_policy::allocation::walk::{UsedSet, allocate_in_block};
-use kubemacpool_policy::index::block::{Block, BlockRange, blocks_of, pool_blocks};
-use kubemacpool_policy::mac::Mac;
-use kubemacpool_policy::mac::pool::{MacRange, Pool};
+/// behaviour.md 7.1: blocks of the MAC space, the blocks that hold pool addresses, the range's
+/// addresses inside one block, and the allocator's walk there.
+mod block {
+
+use crate::allocation::walk::{UsedSet, allocate_in_block};
+use crate::index::block::{Block, BlockRange, blocks_of, pool_blocks};
+use crate::mac::Mac;
+use crate::mac::pool::{MacRange, Pool};
 use rstest::rstest;
 
 fn mac(text: &str) -> Mac {
@@ -66,7 +69,7 @@ fn the_default_range_holds_pool_addresses_in_every_block() {
         mac("02:00:00:00:00:00"),
         mac("02:ff:ff:ff:ff:ff"),
     );
-    assert_eq!(block.len(), 1 << 32);
+    assert_eq!(block.size(), 1 << 32);
     assert_eq!(block.nth(0), Some(mac("02:00:00:00:3f:00").to_u64()));
     assert_eq!(block.nth(256), Some(mac("02:00:00:01:3f:00").to_u64()));
     assert_eq!(
@@ -101,10 +104,10 @@ fn a_partial_range_counts_only_its_own_addresses_in_a_block() {
     // 02:00:00:00:fe:f0 .. 02:00:00:01:00:0f: block fe has 16 addresses, block 00 has 16,
     // block ff 256, block 01 none.
     let (first, last) = (mac("02:00:00:00:fe:f0"), mac("02:00:00:01:00:0f"));
-    assert_eq!(BlockRange::new(Block::new(0xfe), first, last).len(), 16);
-    assert_eq!(BlockRange::new(Block::new(0x00), first, last).len(), 16);
-    assert_eq!(BlockRange::new(Block::new(0xff), first, last).len(), 256);
-    assert!(BlockRange::new(Block::new(0x01), first, last).is_empty());
+    assert_eq!(BlockRange::new(Block::new(0xfe), first, last).size(), 16);
+    assert_eq!(BlockRange::new(Block::new(0x00), first, last).size(), 16);
+    assert_eq!(BlockRange::new(Block::new(0xff), first, last).size(), 256);
+    assert_eq!(BlockRange::new(Block::new(0x01), first, last).size(), 0);
     let block = BlockRange::new(Block::new(0x00), first, last);
     assert_eq!(block.nth(15), Some(mac("02:00:00:01:00:0f").to_u64()));
 }
@@ -171,4 +174,6 @@ fn the_walk_in_a_block_of_two_to_the_32_addresses_steps_over_used_runs() {
         allocate_in_block(&pool, &used, &block, 0),
         Some(mac("02:00:01:00:00:00"))
     );
+}
+
 }

@@ -3,10 +3,8 @@
 //! selectors (so that every inventory mode makes its real calls), each answer also checked on
 //! the same cluster listing in reverse order.
 
-mod common;
-
-use common::{NETWORKS, pod, run, vm};
-use kubemacpool_policy::host::{Call, MemoryCluster};
+use crate::common::{NETWORKS, pod, run, vm};
+use kubemacpool_policy::testing::{Call, MemoryCluster};
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
@@ -15,7 +13,7 @@ const BLUE: &str = "02:00:00:00:aa:01";
 const RED: &str = "02:00:00:00:bb:02";
 
 fn review(operation: &str, object: &Value, old: Option<&Value>, settings: Value) -> Vec<u8> {
-    common::review("Pod", operation, object, old, settings)
+    crate::common::review("Pod", operation, object, old, settings)
 }
 
 /// A Pod UPDATE from `old` to `new` on an empty cluster.

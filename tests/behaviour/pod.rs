@@ -1,9 +1,7 @@
 //! behaviour.md sections 4 and 6 for Pods: one test per rule.
 
-mod common;
-
-use common::*;
-use kubemacpool_policy::host::{Call, FakeCluster};
+use crate::common::*;
+use kubemacpool_policy::testing::{Call, FakeCluster};
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 

@@ -1,7 +1,9 @@
-//! behaviour.md section 4, steps 3 to 5 and 8: reading and writing the Multus annotation.
+//! Table and property tests of the Multus annotation (behaviour.md section 4), kept apart from the code.
 
-use kubemacpool_policy::mac::Mac;
-use kubemacpool_policy::object::multus::{Selection, held_macs};
+/// behaviour.md section 4, steps 3 to 5 and 8: reading and writing the Multus annotation.
+mod multus {
+
+use crate::object::multus::{Selection, held_macs};
 use rstest::rstest;
 
 const JSON_PREFIX: &str = "parsePodNetworkAnnotation: failed to parse pod Network Attachment Selection Annotation JSON format: ";
@@ -95,7 +97,7 @@ fn null_optional_keys_count_as_absent_as_go_reads_them() {
 fn unknown_keys_and_key_order_are_kept_byte_for_byte_and_mac_is_appended() {
     let value = r#"[{"interface":"net1","ipam-claim-reference":{"name":"c1"},"name":"blue","cni-args":{"x":[1,2,{"y":null}]},"namespace":"team"},{"name":"red","mac":"02:00:00:00:00:09","default-route":["10.0.0.1"]}]"#;
     let mut selection = Selection::parse(value).unwrap();
-    selection.set_mac(0, Mac::parse("02:00:00:00:00:01").unwrap());
+    selection.set_mac_text(0, "02:00:00:00:00:01");
     assert_eq!(
         selection.to_annotation(),
         r#"[{"interface":"net1","ipam-claim-reference":{"name":"c1"},"name":"blue","cni-args":{"x":[1,2,{"y":null}]},"namespace":"team","mac":"02:00:00:00:00:01"},{"name":"red","mac":"02:00:00:00:00:09","default-route":["10.0.0.1"]}]"#
@@ -106,7 +108,7 @@ fn unknown_keys_and_key_order_are_kept_byte_for_byte_and_mac_is_appended() {
 fn an_empty_mac_is_filled_in_place() {
     let mut selection = Selection::parse(r#"[{"mac":"","name":"blue"}]"#).unwrap();
     assert_eq!(selection.mac(0), None);
-    selection.set_mac(0, Mac::parse("02:00:00:00:00:01").unwrap());
+    selection.set_mac_text(0, "02:00:00:00:00:01");
     assert_eq!(
         selection.to_annotation(),
         r#"[{"mac":"02:00:00:00:00:01","name":"blue"}]"#
@@ -128,8 +130,8 @@ fn a_pod_holds_every_parsable_mac_of_its_json_annotation() {
 /// The inventory's one-pass reader of other pods' annotations (inventory/held_macs.rs) must
 /// find what serde finds, or leave the text to serde.
 mod the_inventory_reader_agrees_with_serde {
-    use kubemacpool_policy::inventory::held_macs as fast;
-    use kubemacpool_policy::object::multus::held_macs;
+    use crate::inventory::held_macs as fast;
+    use crate::object::multus::held_macs;
     use proptest::prelude::*;
 
     fn value() -> impl Strategy<Value = &'static str> {
@@ -231,11 +233,13 @@ mod the_inventory_reader_agrees_with_serde {
 #[test]
 fn a_float_in_an_unknown_key_survives_the_rewrite_exactly() {
     let value = r#"[{"name":"blue","x":1.6666666666666263e+36,"y":0.1}]"#;
-    let mut selection = kubemacpool_policy::object::multus::Selection::parse(value).unwrap();
-    selection.set_mac(0, kubemacpool_policy::mac::Mac::from_u64(0x0200_0000_0001));
+    let mut selection = crate::object::multus::Selection::parse(value).unwrap();
+    selection.set_mac_text(0, &crate::mac::Mac::from_u64(0x0200_0000_0001).to_string());
     let written = selection.to_annotation();
-    let again = kubemacpool_policy::object::multus::Selection::parse(&written).unwrap();
+    let again = crate::object::multus::Selection::parse(&written).unwrap();
     assert_eq!(again, selection);
     let parsed: serde_json::Value = serde_json::from_str(&written).unwrap();
     assert_eq!(parsed[0]["x"].as_f64(), Some(1.6666666666666263e36));
+}
+
 }

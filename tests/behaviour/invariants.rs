@@ -10,11 +10,9 @@
 //! - the JSON Patch touches only `macAddress`, the Multus annotation and the index labels,
 //!   which match the MACs the object holds.
 
-mod common;
-
 use std::collections::{BTreeSet, HashMap};
 
-use common::*;
+use crate::common::*;
 use kubemacpool_policy::mac::Mac;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use proptest::prelude::*;

@@ -1,9 +1,7 @@
 //! behaviour.md section 10: audit re-evaluations of stored objects.
 
-mod common;
-
-use common::*;
-use kubemacpool_policy::host::{Call, FakeCluster};
+use crate::common::*;
+use kubemacpool_policy::testing::{Call, FakeCluster};
 use serde_json::{Value, json};
 
 const UID: &str = "8c7f3a52-1b7e-4f5c-9d3e-2a6b0c4d5e6f";

@@ -3,11 +3,9 @@
 //! seen and what is not, allocation inside one block and across blocks, Pod UPDATE, and the
 //! audit's index holes in every mode.
 
-mod common;
-
-use common::{NETWORKS, iface, multus_net, pod, pod_net, review, run, vm};
+use crate::common::{NETWORKS, iface, multus_net, pod, pod_net, review, run, vm};
 use kubemacpool_policy::allocation::walk::allocation_hash;
-use kubemacpool_policy::host::MemoryCluster;
+use kubemacpool_policy::testing::MemoryCluster;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
@@ -111,7 +109,7 @@ fn a_vm_create_lists_its_block_then_the_objects_not_indexed_yet() {
     assert_eq!(cluster.list_calls(), expected);
     // Every call keeps section 7's field masks.
     for call in cluster.calls() {
-        if let kubemacpool_policy::host::Call::ListAll {
+        if let kubemacpool_policy::testing::Call::ListAll {
             kind, field_masks, ..
         } = call
         {

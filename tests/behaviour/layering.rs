@@ -1,4 +1,4 @@
-//! The module graph of `src/` has no cycle: data flows one way, handlers -> allocation and
+//! The module graph of `src/` (its tests and test doubles aside) has no cycle: data flows one way, handlers -> allocation and
 //! audit -> inventory and index -> object views -> MACs. A `use crate::x` that points back up
 //! fails here, with the cycle it closes.
 
@@ -27,7 +27,8 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
                 .to_string_lossy()
                 .trim_end_matches(".rs")
                 .to_string();
-            if module == "lib" {
+            // Tests and test doubles may reach across the layers; the product may not.
+            if module == "lib" || module == "testing" || relative.ends_with("tests.rs") {
                 continue;
             }
             let text = fs::read_to_string(&path).unwrap();

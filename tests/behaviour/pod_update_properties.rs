@@ -7,14 +7,12 @@
 //!   other element keeps its MAC;
 //! - on every answer the index labels match the MACs the annotation holds.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::{NETWORKS, pod};
+use crate::common::{NETWORKS, pod};
 use kubemacpool_policy::evaluate;
-use kubemacpool_policy::host::MemoryCluster;
 use kubemacpool_policy::mac::Mac;
+use kubemacpool_policy::testing::MemoryCluster;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use proptest::prelude::*;
 use serde_json::{Value, json};
