@@ -7,7 +7,7 @@
 //! (string escapes and control characters, number grammar, literals, trailing bytes). For
 //! anything it is not sure of (an escaped key, a `mac` given twice or not a plain string, an
 //! element that is not an object, deep nesting, more than eight MACs) it answers `None` and serde decides.
-//! tests/multus.rs and the `multus` fuzz target compare the two.
+//! src/object/tests.rs and the `multus` fuzz target compare the two.
 
 use crate::mac::Mac;
 

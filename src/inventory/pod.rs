@@ -2,7 +2,7 @@
 //! over its bytes. Only the annotation's value is decoded; the rest of the pod (labels, owner
 //! references, managed fields, other annotations) is stepped over.
 //!
-//! It must find exactly the MACs serde's view of a listed pod holds (tests/listed_pod.rs and the
+//! It must find exactly the MACs serde's view of a listed pod holds (`listed_pod` in src/inventory/tests.rs and the
 //! `inventory` fuzz target check it): anything it is not sure of (an escaped key or name, a
 //! member of an unexpected type, a field given twice) ends the pass with an error, and the
 //! caller reads the item with serde, which decides.

@@ -598,7 +598,7 @@ fn a_vm_and_its_launcher_pods_are_one_owner() {
 }
 
 /// Every mode reads the same MACs from the same lists: what a mode changes is what the host
-/// lists (its label selectors, tests/virtual_machine.rs), never how an item is read. The pods
+/// lists (its label selectors, tests/behaviour/virtual_machine.rs), never how an item is read. The pods
 /// a label selector lists are each read in full; `all` searches every pod for the Multus key.
 #[test]
 fn every_inventory_mode_reads_the_same_macs_from_the_same_lists() {

@@ -3,7 +3,7 @@
 //! cluster on every admission, so this is the policy's hottest loop: no string is copied or
 //! checked beyond what the answer needs, and nothing is allocated per VM.
 //!
-//! It must find exactly the MACs `by_serde` finds (tests/listed_vm.rs and
+//! It must find exactly the MACs `by_serde` finds (`listed_vm` in src/inventory/tests.rs and
 //! the `inventory` fuzz target check it): anything it is not sure of (an escaped string, a
 //! member of an unexpected type, a key given twice) ends the pass with an error, and the
 //! caller reads the item with serde, which decides.

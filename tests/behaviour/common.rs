@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 /// The handler tests answer host calls in order from a `FakeCluster` queue of two lists (VMs,
 /// then Pods), so they run under `pods-tracked` unless they name a mode: the rules they check
 /// do not depend on the mode. `inventory: indexed` (the default) has its own tests, against a
-/// cluster that evaluates label selectors (tests/indexed.rs).
+/// cluster that evaluates label selectors (tests/behaviour/indexed.rs).
 pub fn by_kind(mut settings: Value) -> Value {
     if let Some(map) = settings.as_object_mut() {
         map.entry("inventory").or_insert(json!("pods-tracked"));

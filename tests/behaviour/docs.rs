@@ -1,9 +1,11 @@
-//! The README is a front page and docs/ holds the rest: every link between them leads to a file
+//! The README is a front page and docs/ holds the rest (read with a CommonMark parser): every link between them leads to a file
 //! and a heading that exist, the README links every page, and it stays short enough to read.
 
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 /// README.md and every page of docs/.
 fn pages() -> Vec<PathBuf> {
@@ -17,102 +19,65 @@ fn pages() -> Vec<PathBuf> {
     pages
 }
 
-/// The text a reader sees as prose: fenced code blocks, inline code and HTML comments removed,
-/// since a link-like text there is not a link.
-fn prose(markdown: &str) -> String {
-    let mut out = String::new();
-    let mut fenced = false;
-    for line in markdown.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-            continue;
-        }
-        if !fenced {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    let out = strip_between(&out, "<!--", "-->");
-    strip_code_spans(&out)
+fn parser(markdown: &str) -> Parser<'_> {
+    Parser::new_ext(markdown, Options::all())
 }
 
-fn strip_between(text: &str, open: &str, close: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find(open) {
-        out.push_str(&rest[..start]);
-        rest = rest[start..]
-            .find(close)
-            .map_or("", |end| &rest[start + end + close.len()..]);
-    }
-    out + rest
-}
-
-/// Removes `code` and ``code``: a run of n backticks closes a span opened by n backticks.
-fn strip_code_spans(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find('`') {
-        out.push_str(&rest[..start]);
-        let ticks = rest[start..].chars().take_while(|&c| c == '`').count();
-        let fence = "`".repeat(ticks);
-        let after = &rest[start + ticks..];
-        rest = after.find(&fence).map_or("", |end| &after[end + ticks..]);
-    }
-    out + rest
-}
-
-/// Every link target: inline `[text](target)` and reference definitions `[name]: target`.
+/// Every link target: inline and reference links, images, and every reference definition
+/// (`[name]: target`), used or not. Code blocks, code spans and HTML hold none.
 fn links(markdown: &str) -> Vec<String> {
-    let text = prose(markdown);
-    let mut found = Vec::new();
-    let mut rest = text.as_str();
-    while let Some(at) = rest.find("](") {
-        let after = &rest[at + 2..];
-        let end = after.find(')').unwrap_or(after.len());
-        found.push(after[..end].trim().to_string());
-        rest = &after[end..];
-    }
-    for line in text.lines() {
-        let line = line.trim_start();
-        // `[label]: target`, the label without brackets of its own.
-        if let Some((_, target)) = line
-            .strip_prefix('[')
-            .and_then(|l| l.split_once(']'))
-            .and_then(|(label, rest)| Some((label, rest.strip_prefix(": ")?)))
-        {
-            found.push(target.trim().to_string());
-        }
-    }
+    let mut parser = parser(markdown);
+    let mut found: Vec<String> = parser
+        .by_ref()
+        .filter_map(|event| match event {
+            Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => {
+                Some(dest_url.to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    found.extend(
+        parser
+            .reference_definitions()
+            .iter()
+            .map(|(_, definition)| definition.dest.to_string()),
+    );
     found
 }
 
-/// GitHub's anchor for a heading: lower case, punctuation dropped, spaces become hyphens;
-/// a repeated heading gets -1, -2, ...
+/// GitHub's anchor for each heading: its text lower case, punctuation dropped, spaces become
+/// hyphens; a repeated heading gets -1, -2, ...
 fn anchors(markdown: &str) -> HashSet<String> {
     let mut seen = HashSet::new();
-    let mut fenced = false;
-    for line in markdown.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
+    let mut title: Option<String> = None;
+    for event in parser(markdown) {
+        match event {
+            Event::Start(Tag::Heading { .. }) => title = Some(String::new()),
+            Event::Text(text) | Event::Code(text) => {
+                if let Some(title) = title.as_mut() {
+                    title.push_str(&text);
+                }
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                let base: String = title
+                    .take()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_lowercase()
+                    .chars()
+                    .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+                    .map(|c| if c == ' ' { '-' } else { c })
+                    .collect();
+                let mut anchor = base.clone();
+                let mut n = 0;
+                while seen.contains(&anchor) {
+                    n += 1;
+                    anchor = format!("{base}-{n}");
+                }
+                seen.insert(anchor);
+            }
+            _ => {}
         }
-        let Some(title) = line.strip_prefix('#').filter(|_| !fenced) else {
-            continue;
-        };
-        let title = title.trim_start_matches('#').trim();
-        let base: String = title
-            .to_lowercase()
-            .chars()
-            .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
-            .map(|c| if c == ' ' { '-' } else { c })
-            .collect();
-        let mut anchor = base.clone();
-        let mut n = 0;
-        while seen.contains(&anchor) {
-            n += 1;
-            anchor = format!("{base}-{n}");
-        }
-        seen.insert(anchor);
     }
     seen
 }
@@ -282,4 +247,21 @@ fn anchors_follow_github() {
         assert!(found.contains(anchor), "{anchor} in {found:?}");
     }
     assert!(!found.contains("not-a-heading"));
+}
+
+#[test]
+fn links_are_read_as_commonmark_reads_them() {
+    let text = "See [a](docs/a.md) and [b][b-ref], ![img](docs/img/x.svg).\n\n`[not](a-link.md)`\n\n```\n[nor](this.md)\n```\n\n[b-ref]: docs/b.md#part\n[unused]: docs/c.md\n";
+    let mut found = links(text);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "docs/a.md",
+            "docs/b.md#part",
+            "docs/b.md#part",
+            "docs/c.md",
+            "docs/img/x.svg"
+        ]
+    );
 }
