@@ -41,6 +41,11 @@ annotated-policy.wasm: policy.wasm policy-metadata.yml README.md
 $(TEST_HOST): $(TEST_HOST_FILES) Cargo.lock
 	cargo build --locked --profile host -p test-host
 
+# The policy's protocol and hash for the Python tooling (tests/engine/protocol.py).
+XTASK := target/debug/xtask
+$(XTASK): $(SOURCE_FILES) $(shell find xtask/src -type f -name '*.rs') xtask/Cargo.toml
+	cargo build --locked -p xtask
+
 # Kubewarden's policies name their targets fmt, lint, test and e2e-tests; as there, fmt checks.
 .PHONY: fmt
 fmt:
@@ -59,12 +64,15 @@ lint:
 # the targets' checks, without libFuzzer.
 # The test host's tests share the `host` profile with its binary, so wasmtime is built once.
 # bench-cluster runs by hand, but what it counts as a problem is tested here.
+# The fixture check regenerates test_data/ in a scratch folder with the policy's protocol (through
+# xtask) and fails when a committed fixture differs.
 .PHONY: unit-tests
-unit-tests:
-	cargo test --locked -p kubemacpool-policy
+unit-tests: $(XTASK)
+	cargo test --locked -p kubemacpool-policy -p xtask
 	cargo test --locked --profile host -p test-host
 	cargo test --locked --manifest-path fuzz/Cargo.toml
 	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s tests/cluster/bench -p 'test_*.py'
+	PYTHONDONTWRITEBYTECODE=1 python3 scripts/gen-test-data.py --check
 
 .PHONY: e2e-tests
 ifeq ($(KWCTL_BIN),)
@@ -83,11 +91,11 @@ endif
 # Hub package we ship; policy-server, against a fake API server, answers as kwctl does.
 .PHONY: engine-tests
 ifeq ($(KWCTL_BIN),)
-engine-tests:
+engine-tests: $(XTASK)
 	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s tests/engine -p 'test_*.py'
 	@echo "engine: no kwctl on PATH: the kwctl metadata tests and the policy-server smoke test are skipped"
 else
-engine-tests: setup annotated-policy.wasm
+engine-tests: setup annotated-policy.wasm $(XTASK)
 	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s tests/engine -p 'test_*.py'
 	KWCTL="$(KWCTL_BIN)" bats tests/engine/kwctl.bats
 ifeq ($(POLICY_SERVER_BIN),)
@@ -114,7 +122,7 @@ test: setup
 
 BENCH_GUESTS := target/wasm32-wasip1/release/bench_guests.wasm
 
-$(BENCH_GUESTS): bench-guests/src/lib.rs bench-guests/Cargo.toml Cargo.lock
+$(BENCH_GUESTS): bench-guests/src/lib.rs bench-guests/Cargo.toml $(SOURCE_FILES)
 	rustup target add wasm32-wasip1
 	cargo build --locked --target wasm32-wasip1 --release -p bench-guests
 
@@ -143,7 +151,7 @@ bench-engine:
 	@echo "bench-engine: needs kwctl and policy-server on PATH (Kubewarden 1.35): skipped"
 else
 BENCH_TRUST := $(or $(SIGSTORE_TRUST_CONFIG),$(wildcard $(dir $(POLICY_SERVER_BIN))sigstore-trust-config.json))
-bench-engine: annotated-policy.wasm $(BENCH_FLOOR)
+bench-engine: annotated-policy.wasm $(BENCH_FLOOR) $(XTASK)
 	python3 scripts/bench-engine.py --policy-server "$(POLICY_SERVER_BIN)" \
 		--policy annotated-policy.wasm --floor $(BENCH_FLOOR) \
 		$(if $(BENCH_TRUST),--sigstore-trust-config "$(BENCH_TRUST)") $(BENCH_ENGINE_ARGS)

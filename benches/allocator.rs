@@ -2,9 +2,10 @@
 //! addresses, scattered and in one dense run at the search start.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kubemacpool_policy::allocation::walk::{UsedSet, allocate, allocation_hash};
+use kubemacpool_policy::allocation::walk::{UsedSet, allocate};
 use kubemacpool_policy::mac::Mac;
 use kubemacpool_policy::mac::pool::Pool;
+use kubemacpool_policy::protocol::allocation_hash;
 use std::hint::black_box;
 
 const BASE: u64 = 0x0200_0000_0000;

@@ -5,9 +5,10 @@
 //!
 //! `cargo bench --bench race` prints the table docs/design.md (The race bound) quotes.
 
-use kubemacpool_policy::allocation::walk::{UsedSet, allocate, allocation_hash, free_count};
+use kubemacpool_policy::allocation::walk::{UsedSet, allocate, free_count};
 use kubemacpool_policy::mac::Mac;
 use kubemacpool_policy::mac::pool::Pool;
+use kubemacpool_policy::protocol::allocation_hash;
 
 const BASE: u64 = 0x0200_0000_0000;
 

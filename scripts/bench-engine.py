@@ -69,7 +69,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "engine"))
 import cluster as generated  # noqa: E402
 
 MODES = ["indexed", "pods-tracked", "all", "tracked"]
-NETWORKS = "k8s.v1.cni.cncf.io/networks"
+NETWORKS = generated.NETWORKS
 MAC = re.compile(r"^02(:[0-9a-f]{2}){5}$")
 NAMESPACE = "tenant-07"
 BASELINE = "pods-tracked"  # the mode `indexed` is compared against

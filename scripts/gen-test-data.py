@@ -6,20 +6,32 @@ fixtures, this script only keeps them consistent (the sample cluster, the exact 
 The sessions record exactly the calls the policy makes (behaviour.md section 7): VirtualMachines,
 then Pods, `list_resources_all` with field masks, and `get_resource` for launcher pods. The
 `session-indexed-*` sessions record the calls of `inventory: indexed` (section 7.1), which
-depend on the request: the blocks it needs are computed here from the spec (the allocation hash
-is written again below, from the spec, not taken from the policy), so a replay that the policy
-does not follow call by call fails.
+depend on the request: the blocks it needs are computed here with the policy's own allocation
+hash, label keys, selectors and field masks (tests/engine/protocol.py, from the core through
+xtask), so a replay that the policy does not follow call by call fails.
+
+    gen-test-data.py            writes test_data/
+    gen-test-data.py --check    writes nothing; fails, naming the files, when test_data/ differs
+                                from what it would write (make unit-tests runs it)
 """
 
 import copy
+import filecmp
 import json
 import os
+import sys
+import tempfile
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test_data")
-NETWORKS = "k8s.v1.cni.cncf.io/networks"
-TRACKED = {"kubemacpool.io/tracked": "true"}
-VM_MASKS = ["metadata", "spec.template.spec.domain.devices.interfaces", "spec.template.spec.networks"]
-POD_MASKS = ["metadata"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "engine"))
+import protocol  # noqa: E402
+
+TEST_DATA = os.path.join(HERE, "..", "test_data")
+OUT = TEST_DATA
+NETWORKS = protocol.NETWORKS
+TRACKED = {protocol.TRACKED: protocol.TRACKED_VALUE}
+VM_MASKS = protocol.LISTS["VirtualMachine"]["fieldMasks"]
+POD_MASKS = protocol.LISTS["Pod"]["fieldMasks"]
 
 
 def meta(namespace, name, labels=None, annotations=None, **extra):
@@ -143,7 +155,7 @@ SAMPLE_PODS = [
 
 
 def is_tracked(obj):
-    return obj["metadata"].get("labels", {}).get("kubemacpool.io/tracked") == "true"
+    return obj["metadata"].get("labels", {}).get(protocol.TRACKED) == protocol.TRACKED_VALUE
 
 
 def list_payload(kind, items):
@@ -165,8 +177,8 @@ SELECTS_BY_LABEL = {
 
 def list_request(kind, selector):
     """The recorded request of a `list_resources_all` of `kind` with the policy's field masks."""
-    api = "kubevirt.io/v1" if kind == "VirtualMachine" else "v1"
-    masks = VM_MASKS if kind == "VirtualMachine" else POD_MASKS
+    api = protocol.LISTS[kind]["apiVersion"]
+    masks = protocol.LISTS[kind]["fieldMasks"]
     return [
         "- type: Exchange",
         "  request: |",
@@ -180,7 +192,7 @@ def list_request(kind, selector):
 
 
 def list_exchange(kind, items, mode="pods-tracked", error=None):
-    selector = "kubemacpool.io/tracked=true" if SELECTS_BY_LABEL[mode][kind] else "null"
+    selector = protocol.TRACKED_SELECTOR if SELECTS_BY_LABEL[mode][kind] else "null"
     return list_request(kind, selector) + response_lines(error, lambda: list_payload(kind, items))
 
 
@@ -224,29 +236,13 @@ def session(name, vms=(), pods=(), mode="pods-tracked", vm_error=None, pod_error
 
 # `inventory: indexed` (behaviour.md 7.1) -------------------------------------------------------
 
-MASK64 = (1 << 64) - 1
-INDEXED = {"kubemacpool.io/indexed": "v1"}
-BLOCK_PREFIX = "mac-block.kubemacpool.io/"
-
-
-def allocation_hash(parts):
-    """64-bit FNV-1a over each part followed by 0xFF, then the SplitMix64 finaliser."""
-    h = 0xCBF29CE484222325
-    for part in parts:
-        for b in part.encode() + b"\xff":
-            h = ((h ^ b) * 0x100000001B3) & MASK64
-    h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & MASK64
-    return h ^ (h >> 31)
-
-
-def block_of(mac):
-    return mac.replace("-", ":").split(":")[4].lower()
+INDEXED = {protocol.INDEXED: protocol.INDEXED_VALUE}
+block_of = protocol.block_of
 
 
 def index_labels(*macs):
     """The labels the policy writes on an object holding `macs`."""
-    return {**TRACKED, **INDEXED, **{BLOCK_PREFIX + block_of(m): "" for m in macs}}
+    return {**TRACKED, **INDEXED, **{protocol.block_label(block_of(m)): "" for m in macs}}
 
 
 def labels_of(obj):
@@ -270,7 +266,7 @@ def needed_blocks(kind, obj, pool_blocks=None, seed=""):
     blocks = {block_of(m) for m in requested}
     if blanks:
         m = obj["metadata"]
-        k = allocation_hash([seed, kind, m["namespace"], m["name"]]) % len(pool_blocks)
+        k = protocol.allocation_hash([seed, kind, m["namespace"], m["name"]]) % len(pool_blocks)
         blocks.add(pool_blocks[k])
     return sorted(blocks)
 
@@ -286,16 +282,16 @@ def indexed_session(name, blocks, vms, pods, moved=()):
     lines = []
 
     def block_lists(block):
-        key = BLOCK_PREFIX + block
+        key = protocol.block_label(block)
         return (indexed_list("VirtualMachine", vms, key, lambda l: key in l)
                 + indexed_list("Pod", pods, key, lambda l: key in l))
 
     for block in blocks:
         lines += block_lists(block)
-    lines += indexed_list("VirtualMachine", vms, "kubemacpool.io/indexed!=v1",
-                          lambda l: l.get("kubemacpool.io/indexed") != "v1")
-    lines += indexed_list("Pod", pods, "kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v1",
-                          lambda l: l.get("kubemacpool.io/tracked") == "true" and l.get("kubemacpool.io/indexed") != "v1")
+    indexed = lambda l: l.get(protocol.INDEXED) == protocol.INDEXED_VALUE  # noqa: E731
+    lines += indexed_list("VirtualMachine", vms, protocol.LEGACY_VM_SELECTOR, lambda l: not indexed(l))
+    lines += indexed_list("Pod", pods, protocol.LEGACY_POD_SELECTOR,
+                          lambda l: is_tracked({"metadata": {"labels": l}}) and not indexed(l))
     for block in moved:
         lines += block_lists(block)
     write(name, "\n".join(lines) + "\n")
@@ -540,7 +536,7 @@ def main():
         vm("default", "new-vm", [iface("blue", "bridge", "02:00:00:00:00:80")], [multus("blue")],
            labels=index_labels("02:00:00:00:00:80")),
         vm("default", "misfiled-vm", [iface("blue", "bridge", "02:00:00:00:00:85")], [multus("blue")],
-           labels={**TRACKED, **INDEXED, BLOCK_PREFIX + "7f": ""}),
+           labels={**TRACKED, **INDEXED, protocol.block_label("7f"): ""}),
     ]
     idx_pods = SAMPLE_PODS + [
         pod("default", "new-pod", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:00:90"}], separators=(",", ":")),
@@ -568,13 +564,13 @@ def main():
     audit_request("audit-vm-misfiled.json", next(v for v in idx_vms if v["metadata"]["name"] == "misfiled-vm"))
     # Pod UPDATE: a tracked pod with a stale block label gets its labels, nothing else.
     stale = new_pod("net-tool", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:3f:40"}], separators=(",", ":")))
-    stale["metadata"]["labels"] = {**TRACKED, BLOCK_PREFIX + "00": ""}
+    stale["metadata"]["labels"] = {**TRACKED, protocol.block_label("00"): ""}
     request("pod-update-reindex.json", "Pod", "UPDATE", stale, stale)
     untracked = new_pod("net-tool", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:3f:40"}], separators=(",", ":")))
     request("pod-update-untracked.json", "Pod", "UPDATE", untracked, untracked)
     # VM UPDATE: a stale block label removed, the right one added, no list call (a re-apply).
     restale = copy.deepcopy(stored)
-    restale["metadata"]["labels"] = {**TRACKED, BLOCK_PREFIX + "7f": ""}
+    restale["metadata"]["labels"] = {**TRACKED, protocol.block_label("7f"): ""}
     request("vm-update-stale-block.json", "VirtualMachine", "UPDATE", restale, restale)
     # Two blocks of two pool addresses (10:00-01, 11:00-01): the object's block full moves the
     # search to the other; both full is the range is full.
@@ -594,5 +590,27 @@ def main():
         "excludedMacs": ["02:00:00:00:10:02-02:00:00:00:10:ff"]}, separators=(",", ":")) + "\n")
 
 
+def check():
+    """Whether test_data/ holds exactly what main() writes: the fixtures cannot drift from the
+    policy's protocol, nor from this script, unnoticed."""
+    global OUT
+    with tempfile.TemporaryDirectory() as out:
+        OUT = out
+        main()
+        written = sorted(os.listdir(out))
+        differ = [name for name in written
+                  if not os.path.exists(os.path.join(TEST_DATA, name))
+                  or not filecmp.cmp(os.path.join(out, name), os.path.join(TEST_DATA, name), shallow=False)]
+    if differ:
+        sys.exit("gen-test-data.py --check: test_data/ differs from what the generator writes "
+                 f"(run scripts/gen-test-data.py and commit): {', '.join(differ)}")
+    print(f"gen-test-data.py --check: the {len(written)} files it writes are in test_data/ as written")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--check"]:
+        check()
+    elif sys.argv[1:]:
+        sys.exit(__doc__)
+    else:
+        main()

@@ -21,6 +21,7 @@ internal!(
 );
 
 pub mod host;
+pub mod protocol;
 pub mod settings;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -26,6 +26,11 @@
 //! what they cost the policy. A Pod without a Multus annotation makes no call, as in the policy.
 
 use k8s_openapi::api::core::v1::Pod;
+use kubemacpool_policy::protocol::{
+    self, INDEXED_LABEL, INDEXED_VALUE, Kind, LEGACY_POD_SELECTOR, LEGACY_VM_SELECTOR,
+    NETWORKS_ANNOTATION, POD_LIST, TRACKED_LABEL, TRACKED_SELECTOR, TRACKED_VALUE, VM_LIST,
+};
+use kubemacpool_policy::settings::Settings;
 use kubewarden_policy_sdk::protocol_version_guest;
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
@@ -40,17 +45,6 @@ pub extern "C" fn wapc_init() {
     register_function("validate_settings", validate_settings);
     register_function("protocol_version", protocol_version_guest);
 }
-
-const TRACKED_SELECTOR: &str = "kubemacpool.io/tracked=true";
-const UNINDEXED_VMS_SELECTOR: &str = "kubemacpool.io/indexed!=v1";
-const UNINDEXED_PODS_SELECTOR: &str = "kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v1";
-const BLOCK_LABEL_PREFIX: &str = "mac-block.kubemacpool.io/";
-const NETWORKS_ANNOTATION: &str = "k8s.v1.cni.cncf.io/networks";
-const VM_MASKS: [&str; 3] = [
-    "metadata",
-    "spec.template.spec.domain.devices.interfaces",
-    "spec.template.spec.networks",
-];
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
@@ -90,16 +84,13 @@ fn list(kind: &str, by_label: bool) -> Result<Vec<u8>, Error> {
     list_selected(kind, by_label.then_some(TRACKED_SELECTOR))
 }
 
+/// The list call as the policy sends it (the same request, so the same reflector).
 fn list_selected(kind: &str, label_selector: Option<&str>) -> Result<Vec<u8>, Error> {
-    let (api_version, masks): (&str, &[&str]) = match kind {
-        "VirtualMachine" => ("kubevirt.io/v1", &VM_MASKS),
-        _ => ("v1", &["metadata"]),
+    let call = match kind {
+        "VirtualMachine" => &VM_LIST,
+        _ => &POD_LIST,
     };
-    let request = json!({
-        "api_version": api_version, "kind": kind,
-        "label_selector": label_selector,
-        "field_selector": null, "field_masks": masks
-    });
+    let request = call.request(label_selector);
     wapc_guest::host_call(
         "kubewarden",
         "kubernetes",
@@ -164,23 +155,28 @@ fn validate_indexed(mut request: FloorRequest, seed: &str) -> CallResult {
         name if name.is_empty() => format!("{}{}", text(&metadata, "generateName"), request.uid),
         name => name,
     };
-    // Every block holds pool addresses on the default range: the object's block is the hash
-    // mod 256 (behaviour.md section 7.1).
-    let block = format!(
-        "{:02x}",
-        allocation_hash(&[seed, kind, &namespace, &name]) % 256
-    );
-    let block_selector = format!("{BLOCK_LABEL_PREFIX}{block}");
+    // The object's block on the default range, as the policy computes it.
+    let settings = Settings {
+        seed: seed.to_string(),
+        ..Settings::default()
+    };
+    let kind_of = match kind {
+        "VirtualMachine" => Kind::VirtualMachine,
+        _ => Kind::Pod,
+    };
+    let block = protocol::object_block(&settings, kind_of, &namespace, &name)
+        .ok_or("the default range has blocks")?;
+    let block_selector = protocol::block_label(block);
     let answers = (
         list_selected("VirtualMachine", Some(&block_selector))?,
         list_selected("Pod", Some(&block_selector))?,
-        list_selected("VirtualMachine", Some(UNINDEXED_VMS_SELECTOR))?,
-        list_selected("Pod", Some(UNINDEXED_PODS_SELECTOR))?,
+        list_selected("VirtualMachine", Some(LEGACY_VM_SELECTOR))?,
+        list_selected("Pod", Some(LEGACY_POD_SELECTOR))?,
     );
     std::hint::black_box(answers);
 
     let object = &mut request.object;
-    let mac = |n: usize| format!("02:00:00:00:{block}:{:02x}", (n + 1) % 256);
+    let mac = |n: usize| format!("02:00:00:00:{block:02x}:{:02x}", (n + 1) % 256);
     if kind == "VirtualMachine" {
         let interfaces = object
             .pointer_mut("/spec/template/spec/domain/devices/interfaces")
@@ -208,8 +204,8 @@ fn validate_indexed(mut request: FloorRequest, seed: &str) -> CallResult {
             *labels = json!({});
         }
         if let Some(labels) = labels.as_object_mut() {
-            labels.insert("kubemacpool.io/tracked".into(), json!("true"));
-            labels.insert("kubemacpool.io/indexed".into(), json!("v1"));
+            labels.insert(TRACKED_LABEL.into(), json!(TRACKED_VALUE));
+            labels.insert(INDEXED_LABEL.into(), json!(INDEXED_VALUE));
             labels.insert(block_selector, json!(""));
         }
     }
@@ -218,49 +214,16 @@ fn validate_indexed(mut request: FloorRequest, seed: &str) -> CallResult {
     )?)
 }
 
-/// A copy of `allocation_hash` in the policy's `src/allocation/walk.rs` (a guest cannot link the
-/// policy crate: both export `wapc_init`): 64-bit FNV-1a over each part followed by a 0xFF
-/// byte, then the SplitMix64 finaliser. Keep the two identical.
-fn allocation_hash(parts: &[&str]) -> u64 {
-    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut hash = FNV_OFFSET;
-    for part in parts {
-        for &byte in part.as_bytes().iter().chain(&[0xFF]) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(FNV_PRIME);
-        }
-    }
-    let mut z = hash;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 fn validate_settings(_: &[u8]) -> CallResult {
     Ok(br#"{"valid":true}"#.to_vec())
 }
 
 /// The two list calls, with the policy's requests.
-fn inventory() -> Result<(Vec<u8>, Vec<u8>), Box<dyn std::error::Error + Send + Sync>> {
-    let vms = json!({
-        "api_version": "kubevirt.io/v1", "kind": "VirtualMachine", "label_selector": null,
-        "field_selector": null,
-        "field_masks": ["metadata", "spec.template.spec.domain.devices.interfaces", "spec.template.spec.networks"]
-    });
-    let pods = json!({
-        "api_version": "v1", "kind": "Pod", "label_selector": null, "field_selector": null,
-        "field_masks": ["metadata"]
-    });
-    let call = |request: &Value| {
-        wapc_guest::host_call(
-            "kubewarden",
-            "kubernetes",
-            "list_resources_all",
-            &serde_json::to_vec(request)?,
-        )
-    };
-    Ok((call(&vms)?, call(&pods)?))
+fn inventory() -> Result<(Vec<u8>, Vec<u8>), Error> {
+    Ok((
+        list_selected("VirtualMachine", None)?,
+        list_selected("Pod", None)?,
+    ))
 }
 
 fn transfer(_: &[u8]) -> CallResult {

@@ -8,7 +8,8 @@ mod cluster;
 pub use admission::{Target, admit, payload};
 pub use cluster::{StaticCluster, sample_cluster};
 
-use kubemacpool_policy::allocation::walk::{UsedSet, allocate, allocate_in_block, allocation_hash};
+use kubemacpool_policy::allocation::walk::{UsedSet, allocate, allocate_in_block};
+use kubemacpool_policy::protocol::allocation_hash;
 use kubemacpool_policy::index::block::{Block, BlockRange, pool_blocks};
 use kubemacpool_policy::inventory::pod;
 use kubemacpool_policy::inventory::scan::Cursor;

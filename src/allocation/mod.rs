@@ -3,12 +3,14 @@
 //! `inventory: indexed`, inside the object's block, moving block by block when one is full
 //! (section 7.1).
 
+pub mod hash;
 pub mod plan;
 pub mod walk;
 
 use std::fmt;
 
-use crate::allocation::walk::{UsedSet, allocate, allocate_in_block, allocation_hash};
+use hash::{home_block, place_start};
+use walk::{UsedSet, allocate, allocate_in_block};
 use crate::host::Cluster;
 use crate::index::block::{Block, BlockRange, blocks_of, pool_blocks};
 use crate::inventory::{Inventory, InventoryError, Needs};
@@ -111,13 +113,13 @@ impl<'a, C: Cluster> Allocation<'a, C> {
             if blocks.is_empty() {
                 return Err(AllocationError::RangeFull);
             }
-            let hash = allocation_hash(&[
+            let current = home_block(
                 &settings.seed,
-                subject.kind.as_str(),
+                subject.kind,
                 subject.namespace,
                 &subject.hash_name,
-            ]);
-            let current = (hash % blocks.len() as u64) as usize;
+                blocks.len(),
+            );
             needed.push(blocks[current]);
             (blocks, Some(current))
         } else {
@@ -172,13 +174,13 @@ impl<'a, C: Cluster> Allocation<'a, C> {
     /// A free MAC for `place` (an interface or network name), chosen from the hash of the
     /// seed, the object and `place`.
     pub fn allocate(&mut self, place: &str) -> Result<Mac, AllocationError> {
-        let start = allocation_hash(&[
+        let start = place_start(
             &self.settings.seed,
-            self.subject.kind.as_str(),
+            self.subject.kind,
             self.subject.namespace,
             &self.subject.hash_name,
             place,
-        ]);
+        );
         let mac = match self.current {
             Some(current) => self.allocate_in_blocks(current, start)?,
             None => allocate(&self.settings.pool, &self.used, start),

@@ -3,7 +3,8 @@
 /// behaviour.md section 6: the hash start, the upward walk with wrap-around, exhaustion.
 mod walk {
 
-use crate::allocation::walk::{UsedSet, allocate, allocation_hash, free_count};
+use crate::allocation::hash::allocation_hash;
+use crate::allocation::walk::{UsedSet, allocate, free_count};
 use crate::mac::Mac;
 use crate::mac::pool::{MacRange, Pool};
 use proptest::prelude::*;

@@ -171,26 +171,3 @@ fn free_in_block(
         at = upper + 1;
     }
 }
-
-/// 64-bit FNV-1a over the parts, each followed by a 0xFF byte (which UTF-8 text never holds,
-/// so `("ab", "c")` and `("a", "bc")` differ), then the SplitMix64 finaliser so that the low
-/// bits used by `mod pool size` are well mixed. Fixed constants, no platform or Rust-version
-/// dependence: the same object gets the same start on every build.
-pub fn allocation_hash(parts: &[&str]) -> u64 {
-    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut hash = FNV_OFFSET;
-    for part in parts {
-        for &byte in part.as_bytes().iter().chain(&[0xFF]) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(FNV_PRIME);
-        }
-    }
-    splitmix64_finalise(hash)
-}
-
-fn splitmix64_finalise(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}

@@ -23,10 +23,12 @@ const RUN: u64 = 1 << 8;
 const STRIDE: u64 = 1 << 16;
 
 impl Block {
-    /// For the tests and fuzzers, which name blocks directly.
-    #[cfg(any(test, feature = "testing"))]
     pub const fn new(octet: u8) -> Block {
         Block(octet)
+    }
+
+    pub const fn octet(self) -> u8 {
+        self.0
     }
 
     pub const fn of(mac: Mac) -> Block {

@@ -4,7 +4,7 @@
 //! audit's index holes in every mode.
 
 use crate::common::{NETWORKS, iface, multus_net, pod, pod_net, review, run, vm};
-use kubemacpool_policy::allocation::walk::allocation_hash;
+use kubemacpool_policy::protocol::allocation_hash;
 use kubemacpool_policy::testing::MemoryCluster;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};

@@ -14,6 +14,7 @@ mod layering;
 mod pod;
 mod pod_update;
 mod pod_update_properties;
+mod protocol;
 mod readme;
 mod settings;
 mod shipping;

@@ -27,11 +27,10 @@ held as Python dicts (the fake API server keeps only their encoded bytes).
 
 import json
 
-TRACKED = "kubemacpool.io/tracked"
-INDEXED = "kubemacpool.io/indexed"
-INDEXED_VALUE = "v1"
-BLOCK_PREFIX = "mac-block.kubemacpool.io/"
-NETWORKS = "k8s.v1.cni.cncf.io/networks"
+# The labels, the hash and the block geometry are the policy's, from its core.
+from protocol import (BLOCK_PREFIX, INDEXED, INDEXED_VALUE, NETWORKS, TRACKED,  # noqa: F401
+                      allocation_hash, object_block, search_start)
+
 ADOPTIONS = ("adopted", "half", "none")
 
 
@@ -194,35 +193,6 @@ def count(vms, pods, mac_share=0.05, adoption="adopted"):
     unindexed_vms = {"adopted": 0, "half": vms // 2, "none": vms}[adoption]
     return {"vms": vms, "pods": pods, "tracked_pods": tracked_pods, "unindexed_vms": unindexed_vms,
             "unindexed_tracked_pods": tracked_pods if adoption == "none" else 0}
-
-
-def allocation_hash(parts):
-    """A copy of `allocation_hash` in the policy's src/allocation/walk.rs (also copied into
-    bench-guests/src/lib.rs): 64-bit FNV-1a over each part followed by a 0xFF byte, then the
-    SplitMix64 finaliser. The benchmark uses it to predict where the policy's search starts."""
-    mask = (1 << 64) - 1
-    h = 0xcbf29ce484222325
-    for part in parts:
-        for byte in part.encode() + b"\xff":
-            h = ((h ^ byte) * 0x100000001b3) & mask
-    h = ((h ^ (h >> 30)) * 0xbf58476d1ce4e5b9) & mask
-    h = ((h ^ (h >> 27)) * 0x94d049bb133111eb) & mask
-    return h ^ (h >> 31)
-
-
-def object_block(kind, namespace, name, seed=""):
-    """The block `indexed` allocates an object's MACs in on the default range (all 256 blocks
-    hold pool addresses): hash(seed, kind, namespace, name) mod 256, two hex digits."""
-    return "%02x" % (allocation_hash([seed, kind, namespace, name]) % 256)
-
-
-def search_start(kind, namespace, name, place, seed=""):
-    """Where `indexed` starts the search for `place` (an interface, or a Multus network's hash
-    name) on the default range: the j-th address of the object's block in ascending order, j =
-    hash(seed, kind, namespace, name, place) mod 2^32 (the range's addresses in one block)."""
-    b = int(object_block(kind, namespace, name, seed), 16)
-    j = allocation_hash([seed, kind, namespace, name, place]) % (1 << 32)
-    return block_address(b, j)
 
 
 def block_address(b, j):
