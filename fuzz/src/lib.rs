@@ -9,7 +9,6 @@ pub use admission::{Target, admit, payload};
 pub use cluster::{StaticCluster, sample_cluster};
 
 use kubemacpool_policy::allocation::walk::{UsedSet, allocate, allocate_in_block};
-use kubemacpool_policy::protocol::allocation_hash;
 use kubemacpool_policy::index::block::{Block, BlockRange, pool_blocks};
 use kubemacpool_policy::inventory::pod;
 use kubemacpool_policy::inventory::scan::Cursor;
@@ -18,6 +17,7 @@ use kubemacpool_policy::inventory::{Inventory, Needs, held_macs as fast};
 use kubemacpool_policy::mac::Mac;
 use kubemacpool_policy::mac::pool::MacRange;
 use kubemacpool_policy::object::multus::{Selection, held_macs, is_short_form};
+use kubemacpool_policy::protocol::allocation_hash;
 use kubemacpool_policy::settings::{
     Choice, InventoryMode, RawSettings, Settings, validate_settings_payload,
 };
