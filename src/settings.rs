@@ -160,20 +160,29 @@ pub enum RangeEnd {
 }
 
 /// Why settings are invalid. `Display` is the message users see.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
     /// Not a JSON object of the known keys, or a value of the wrong JSON type.
+    #[error("invalid settings: {0}")]
     Malformed(String),
     /// `rangeStart` or `rangeEnd` is not a MAC.
+    #[error("{0}: {1}")]
     RangeEndNotMac(RangeEnd, ParseMacError),
     /// `rangeStart` or `rangeEnd` has the multicast bit set.
+    #[error(
+        "{0}: invalid mac address. Multicast addressing is not supported. Unicast addressing must be used. The first octet is 0X{first:X}",
+        first = .1.first_octet()
+    )]
     RangeEndMulticast(RangeEnd, Mac),
     /// `rangeStart` is not below `rangeEnd`.
+    #[error("invalid range. rangeStart: {start} rangeEnd: {end}")]
     RangeOrder { start: Mac, end: Mac },
+    #[error("invalid excludedMacs entry \"{entry}\": {error}")]
     ExcludedMac {
         entry: String,
         error: ParseRangeError,
     },
+    #[error("invalid {key} value \"{value}\": expected one of {}", expected.join(", "))]
     UnknownValue {
         key: &'static str,
         value: String,
@@ -189,38 +198,6 @@ impl fmt::Display for RangeEnd {
         })
     }
 }
-
-impl fmt::Display for SettingsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SettingsError::Malformed(detail) => write!(f, "invalid settings: {detail}"),
-            SettingsError::RangeEndNotMac(end, e) => write!(f, "{end}: {e}"),
-            SettingsError::RangeEndMulticast(end, mac) => write!(
-                f,
-                "{end}: invalid mac address. Multicast addressing is not supported. \
-                 Unicast addressing must be used. The first octet is 0X{:X}",
-                mac.first_octet()
-            ),
-            SettingsError::RangeOrder { start, end } => {
-                write!(f, "invalid range. rangeStart: {start} rangeEnd: {end}")
-            }
-            SettingsError::ExcludedMac { entry, error } => {
-                write!(f, "invalid excludedMacs entry \"{entry}\": {error}")
-            }
-            SettingsError::UnknownValue {
-                key,
-                value,
-                expected,
-            } => write!(
-                f,
-                "invalid {key} value \"{value}\": expected one of {}",
-                expected.join(", ")
-            ),
-        }
-    }
-}
-
-impl std::error::Error for SettingsError {}
 
 fn range_end(which: RangeEnd, text: &str) -> Result<Mac, SettingsError> {
     let mac = Mac::parse(text).map_err(|e| SettingsError::RangeEndNotMac(which, e))?;

@@ -7,7 +7,6 @@ pub mod hash;
 pub mod plan;
 pub mod walk;
 
-use std::fmt;
 
 use hash::{home_block, place_start};
 use walk::{UsedSet, allocate, allocate_in_block};
@@ -31,14 +30,17 @@ pub struct Subject<'a> {
 }
 
 /// Why the allocation failed. `Display` is the message without the VM wrapper.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AllocationError {
     /// No free address in the pool.
+    #[error("the range is full")]
     RangeFull,
     /// `duplicateMacs: reject` and other owners hold the requested MAC.
+    #[error("failed to allocate requested mac address: {mac} is used by {}", owner::join(owners))]
     RequestedMacInUse { mac: Mac, owners: Vec<Owner> },
     /// The inventory could not be read.
-    Inventory(InventoryError),
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
 }
 
 impl AllocationError {
@@ -52,27 +54,7 @@ impl AllocationError {
     }
 }
 
-impl fmt::Display for AllocationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AllocationError::RangeFull => f.write_str("the range is full"),
-            AllocationError::RequestedMacInUse { mac, owners } => write!(
-                f,
-                "failed to allocate requested mac address: {mac} is used by {}",
-                owner::join(owners)
-            ),
-            AllocationError::Inventory(e) => write!(f, "{e}"),
-        }
-    }
-}
 
-impl std::error::Error for AllocationError {}
-
-impl From<InventoryError> for AllocationError {
-    fn from(e: InventoryError) -> Self {
-        AllocationError::Inventory(e)
-    }
-}
 
 /// The state of one admission's allocation. Requested MACs are all in the used set from the
 /// start, so that no blank takes a requested MAC.

@@ -9,7 +9,6 @@ pub mod scan;
 pub mod vm;
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::ops::Range;
 
 use kubewarden_policy_sdk::host_capabilities::kubernetes::ListAllResourcesRequest;
@@ -109,24 +108,14 @@ pub struct Needs {
 }
 
 /// The inventory could not be built; the admission fails closed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot build the MAC inventory: host call {call} failed: {error}")]
 pub struct InventoryError {
     /// The call, e.g. `list_resources_all kubevirt.io/v1 VirtualMachine`.
     pub call: String,
     pub error: String,
 }
 
-impl fmt::Display for InventoryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "cannot build the MAC inventory: host call {} failed: {}",
-            self.call, self.error
-        )
-    }
-}
-
-impl std::error::Error for InventoryError {}
 
 /// Where a held MAC was read: the list and the item's bytes in it. Owners are named only when
 /// a requested MAC turns out to be held, so the load allocates nothing per object.

@@ -9,23 +9,16 @@
 //! it), tracking only strings, escapes and bracket depth; it never panics and never loops:
 //! a payload that does not close is an error.
 
-use std::fmt;
 use std::ops::Range;
 
 /// The payload is not a JSON object with an `items` array, or ends before it closes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected {expected} at byte {offset}")]
 pub struct ScanError {
     pub offset: usize,
     pub expected: &'static str,
 }
 
-impl fmt::Display for ScanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "expected {} at byte {}", self.expected, self.offset)
-    }
-}
-
-impl std::error::Error for ScanError {}
 
 const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
 const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);

@@ -16,18 +16,12 @@ pub struct Mac(u64);
 
 /// Why a string is not a MAC address. `Display` is Go's `net.ParseMAC` text, which Kubemacpool
 /// users match on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("address {input}: invalid MAC address")]
 pub struct ParseMacError {
     input: String,
 }
 
-impl fmt::Display for ParseMacError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "address {}: invalid MAC address", self.input)
-    }
-}
-
-impl std::error::Error for ParseMacError {}
 
 impl Mac {
     /// `value` must fit in 48 bits; larger values are truncated to the low 48 bits.

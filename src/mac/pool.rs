@@ -2,7 +2,6 @@
 //! whose first octet has the multicast bit set, kept as sorted disjoint segments so that its
 //! size, membership and n-th address cost O(log segments), whatever the pool size.
 
-use std::fmt;
 
 use crate::mac::{Mac, ParseMacError};
 
@@ -14,28 +13,16 @@ pub struct MacRange {
 }
 
 /// Why an `excludedMacs` entry is not a MAC or a `MAC-MAC` range.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseRangeError {
     /// Neither a MAC nor two MACs joined by `-`.
+    #[error("{0} (expected a MAC or a MAC-MAC range)")]
     Malformed(ParseMacError),
     /// Both ends parse but the first is above the last.
+    #[error("range {first}-{last} ends before it starts")]
     Reversed { first: Mac, last: Mac },
 }
 
-impl fmt::Display for ParseRangeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParseRangeError::Malformed(e) => {
-                write!(f, "{e} (expected a MAC or a MAC-MAC range)")
-            }
-            ParseRangeError::Reversed { first, last } => {
-                write!(f, "range {first}-{last} ends before it starts")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ParseRangeError {}
 
 impl MacRange {
     pub fn single(mac: Mac) -> Self {

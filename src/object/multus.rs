@@ -14,39 +14,26 @@ use crate::object::metadata::Text;
 const PREFIX: &str = "parsePodNetworkAnnotation";
 
 /// Why the annotation cannot be read. `Display` is the message users see.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectionError {
     /// The annotation is the empty string.
+    #[error(
+        "{PREFIX}: pod annotation not having \"network\" as key, refer Multus README.md for the usage guide"
+    )]
     Empty,
     /// A short-form element that is not `[namespace/]name[@interface]`.
+    #[error("{PREFIX}: invalid network selection element \"{element}\": {reason}")]
     ShortForm {
         element: String,
         reason: &'static str,
     },
     /// The JSON form does not parse or has the wrong shape.
+    #[error(
+        "{PREFIX}: failed to parse pod Network Attachment Selection Annotation JSON format: {0}"
+    )]
     Json(String),
 }
 
-impl fmt::Display for SelectionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SelectionError::Empty => write!(
-                f,
-                "{PREFIX}: pod annotation not having \"network\" as key, refer Multus README.md for the usage guide"
-            ),
-            SelectionError::ShortForm { element, reason } => write!(
-                f,
-                "{PREFIX}: invalid network selection element \"{element}\": {reason}"
-            ),
-            SelectionError::Json(detail) => write!(
-                f,
-                "{PREFIX}: failed to parse pod Network Attachment Selection Annotation JSON format: {detail}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for SelectionError {}
 
 /// The short form is any value without the characters that start JSON.
 pub fn is_short_form(value: &str) -> bool {

@@ -4,7 +4,6 @@
 
 pub mod plan;
 
-use std::fmt;
 
 use kubewarden_policy_sdk::host_capabilities::kubernetes::GetResourceRequest;
 use serde::Deserialize;
@@ -26,26 +25,18 @@ use crate::settings::{PodShortForm, Settings};
 use crate::verdict::Verdict;
 
 /// Why a pod is rejected. `Display` is the message users see.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PodError {
+    #[error("cannot read the Pod: {0}")]
     Unreadable(String),
+    #[error(transparent)]
     Selection(SelectionError),
+    #[error(transparent)]
     InvalidMac(ParseMacError),
-    Allocation(AllocationError),
+    #[error(transparent)]
+    Allocation(#[from] AllocationError),
 }
 
-impl fmt::Display for PodError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PodError::Unreadable(e) => write!(f, "cannot read the Pod: {e}"),
-            PodError::Selection(e) => write!(f, "{e}"),
-            PodError::InvalidMac(e) => write!(f, "{e}"),
-            PodError::Allocation(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for PodError {}
 
 impl PodError {
     fn code(&self) -> u16 {
@@ -56,11 +47,6 @@ impl PodError {
     }
 }
 
-impl From<AllocationError> for PodError {
-    fn from(e: AllocationError) -> Self {
-        PodError::Allocation(e)
-    }
-}
 
 /// A Pod CREATE or UPDATE, or an audit re-evaluation of a stored Pod.
 pub fn handle(request: &Request<'_>, settings: &Settings, cluster: &impl Cluster) -> Verdict {

@@ -3,7 +3,6 @@
 //! the user did not change.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -23,55 +22,30 @@ use crate::verdict::Verdict;
 const INTERFACES_POINTER: &str = "/spec/template/spec/domain/devices/interfaces";
 
 /// Why a VM is rejected. `Display` is Kubemacpool's message without the operation wrapper.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VmError {
     /// The object is not a VirtualMachine the policy can read.
+    #[error("cannot read the VirtualMachine: {0}")]
     Unreadable(String),
+    #[error("Failed to mutate virtual machine: every interface must have a unique name")]
     DuplicateInterfaceName,
+    #[error("invalid MAC address format for interface {interface}: {mac}: {error}")]
     InvalidMac {
         interface: String,
         error: ParseMacError,
         mac: String,
     },
+    #[error("duplicate MAC address {mac} found on interfaces: {first} and {second}")]
     DuplicateMac {
         mac: Mac,
         first: String,
         second: String,
     },
-    Allocation(AllocationError),
+    #[error(transparent)]
+    Allocation(#[from] AllocationError),
 }
 
-impl fmt::Display for VmError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            VmError::Unreadable(e) => write!(f, "cannot read the VirtualMachine: {e}"),
-            VmError::DuplicateInterfaceName => f.write_str(
-                "Failed to mutate virtual machine: every interface must have a unique name",
-            ),
-            VmError::InvalidMac {
-                interface,
-                error,
-                mac,
-            } => write!(
-                f,
-                "invalid MAC address format for interface {interface}: {mac}: {error}"
-            ),
-            VmError::DuplicateMac { mac, first, second } => write!(
-                f,
-                "duplicate MAC address {mac} found on interfaces: {first} and {second}"
-            ),
-            VmError::Allocation(e) => write!(f, "{e}"),
-        }
-    }
-}
 
-impl std::error::Error for VmError {}
-
-impl From<AllocationError> for VmError {
-    fn from(e: AllocationError) -> Self {
-        VmError::Allocation(e)
-    }
-}
 
 impl VmError {
     fn code(&self) -> u16 {
