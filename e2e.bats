@@ -677,8 +677,9 @@ HELD_NETWORKS='[{"name":"blue-net","namespace":"default","interface":"net1","mac
 }
 
 # --- inventory: indexed, the default (behaviour.md 7.1) --------------------------------------
-# The session-indexed-* sessions hold the calls of 7.1 for their request, computed from the spec
-# by scripts/gen-test-data.py (the block from its own copy of the allocation hash): replay fails
+# The session-indexed-* sessions hold the calls of 7.1 for their request, as the policy's core made
+# them on the sample cluster (scripts/gen-test-data.py, xtask record); the tests below check
+# their order against the spec, and replay fails
 # on any call the policy makes out of that order. The cluster is the sample cluster right after
 # an upgrade (nothing indexed), plus default/new-vm (.80) and default/new-pod (.90) indexed in
 # block 00, and default/misfiled-vm (.85) whose block label names 7f.

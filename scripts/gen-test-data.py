@@ -118,8 +118,8 @@ def pod(namespace, name, networks=None, vmi=None, labels=None, extra_annotations
 
 
 def listed_pod(p):
-    """A Pod as the host lists it: no apiVersion/kind, metadata only under the masks."""
-    return {"metadata": p["metadata"]}
+    """A Pod as the host lists it: its type, and metadata only under the masks."""
+    return {"apiVersion": p["apiVersion"], "kind": p["kind"], "metadata": p["metadata"]}
 
 
 # The bundled sample cluster -------------------------------------------------------------------
@@ -249,52 +249,11 @@ def labels_of(obj):
     return obj["metadata"].get("labels") or {}
 
 
-def needed_blocks(kind, obj, pool_blocks=None, seed=""):
-    """The blocks an admission of `obj` (CREATE, duplicateMacs warn/reject) lists before its
-    search: its requested MACs' blocks and, with a blank to fill, the object's own block."""
-    pool_blocks = pool_blocks or [f"{b:02x}" for b in range(256)]
-    if kind == "VirtualMachine":
-        spec = obj["spec"]["template"]["spec"]
-        multus_nets = {n["name"] for n in spec["networks"] if "multus" in n}
-        nics = [(i, "masquerade" in i or i["name"] in multus_nets) for i in spec["domain"]["devices"]["interfaces"]]
-        requested = [i["macAddress"] for i, eligible in nics if eligible and i.get("macAddress")]
-        blanks = any(eligible and not i.get("macAddress") for i, eligible in nics)
-    else:
-        elements = json.loads(obj["metadata"]["annotations"][NETWORKS])
-        requested = [e["mac"] for e in elements if e.get("mac")]
-        blanks = any(not e.get("mac") for e in elements)
-    blocks = {block_of(m) for m in requested}
-    if blanks:
-        m = obj["metadata"]
-        k = protocol.allocation_hash([seed, kind, m["namespace"], m["name"]]) % len(pool_blocks)
-        blocks.add(pool_blocks[k])
-    return sorted(blocks)
-
-
-def indexed_list(kind, objects, selector, keep):
-    listed = [masked_vm(o) if kind == "VirtualMachine" else listed_pod(o) for o in objects if keep(labels_of(o))]
-    return list_request(kind, selector) + response_lines(None, lambda: list_payload(kind, listed))
-
-
-def indexed_session(name, blocks, vms, pods, moved=()):
-    """The calls of 7.1: each block's VMs and Pods by `mac-block` label (ascending), the VMs not
-    indexed yet, the tracked Pods not indexed yet, then the blocks the search moved to."""
-    lines = []
-
-    def block_lists(block):
-        key = protocol.block_label(block)
-        return (indexed_list("VirtualMachine", vms, key, lambda l: key in l)
-                + indexed_list("Pod", pods, key, lambda l: key in l))
-
-    for block in blocks:
-        lines += block_lists(block)
-    indexed = lambda l: l.get(protocol.INDEXED) == protocol.INDEXED_VALUE  # noqa: E731
-    lines += indexed_list("VirtualMachine", vms, protocol.LEGACY_VM_SELECTOR, lambda l: not indexed(l))
-    lines += indexed_list("Pod", pods, protocol.LEGACY_POD_SELECTOR,
-                          lambda l: is_tracked({"metadata": {"labels": l}}) and not indexed(l))
-    for block in moved:
-        lines += block_lists(block)
-    write(name, "\n".join(lines) + "\n")
+def recorded_session(name, req, vms, pods, settings=None):
+    """A session of `inventory: indexed` (section 7.1), whose calls depend on the request: the
+    calls the policy itself makes for `req` on this cluster, with the host's answers, recorded
+    by xtask from the core (so no copy of the call plan lives here)."""
+    write(name, protocol.record(req, vms, pods, settings))
 
 
 def write(name, text):
@@ -324,6 +283,7 @@ def request(name, kind, operation, obj, old=None, uid="1299d386-525b-4032-98ae-1
     }
     doc = {"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": req} if review else req
     write(name, json.dumps(doc, indent=2) + "\n")
+    return req
 
 
 def audit_request(name, obj):
@@ -397,7 +357,7 @@ def main():
 
     # VirtualMachine requests ---------------------------------------------------------------
     demo = new_vm("vm-demo", [iface("default", "masquerade"), iface("blue", "bridge")], [pod_net("default"), multus("blue")])
-    request("vm-create.json", "VirtualMachine", "CREATE", demo)
+    vm_create = request("vm-create.json", "VirtualMachine", "CREATE", demo)
     request("vm-create-review.json", "VirtualMachine", "CREATE", demo, review=True)
     request("vm-create-dry-run.json", "VirtualMachine", "CREATE", demo, dry_run=True)
     request("vm-create-bridge-pod-network.json", "VirtualMachine", "CREATE",
@@ -416,7 +376,7 @@ def main():
     no_template["spec"] = {"runStrategy": "Halted"}
     request("vm-create-no-template.json", "VirtualMachine", "CREATE", no_template)
     one_nic = new_vm("vm-one", [iface("blue", "bridge")], [multus("blue")])
-    request("vm-create-one-nic.json", "VirtualMachine", "CREATE", one_nic)
+    vm_one_nic = request("vm-create-one-nic.json", "VirtualMachine", "CREATE", one_nic)
     four = new_vm("vm-four", [iface(f"n{i}", "bridge") for i in range(4)], [multus(f"n{i}") for i in range(4)])
     request("vm-create-four-nics.json", "VirtualMachine", "CREATE", four)
     for target in ("vm", "pod"):
@@ -470,7 +430,7 @@ def main():
             new_vm("vm-copycat", [iface("blue", "bridge", "02:00:00:00:00:60")], [multus("blue")]))
 
     # Pod requests --------------------------------------------------------------------------
-    request("pod-create.json", "Pod", "CREATE", new_pod("net-client", json.dumps(
+    pod_create = request("pod-create.json", "Pod", "CREATE", new_pod("net-client", json.dumps(
         [{"name": "blue-net", "namespace": "default", "interface": "net1"}, {"name": "red-net"}])))
     request("pod-no-annotation.json", "Pod", "CREATE", new_pod("plain"))
     request("pod-network-status.json", "Pod", "CREATE", new_pod("already-wired", "blue-net",
@@ -514,7 +474,7 @@ def main():
     manifest = [{"name": "blue-net", "namespace": "default", "interface": "net1"}, {"name": "red-net"}]
     tool = running("net-client", held)
     request("pod-update-reapply.json", "Pod", "UPDATE", rewritten(tool, manifest), tool)
-    request("pod-update-hotplug.json", "Pod", "UPDATE", rewritten(tool, held + [{"name": "green-net"}]), tool)
+    hotplug = request("pod-update-hotplug.json", "Pod", "UPDATE", rewritten(tool, held + [{"name": "green-net"}]), tool)
     request("pod-update-change-mac.json", "Pod", "UPDATE",
             rewritten(tool, [held[0], {"name": "red-net", "mac": "02:00:00:00:00:50"}]), tool)
     launcher = running("virt-launcher-db-9zz9z", [{"name": "blue-net", "namespace": "prod", "mac": "02:00:00:00:00:20"}],
@@ -542,25 +502,21 @@ def main():
         pod("default", "new-pod", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:00:90"}], separators=(",", ":")),
             labels=index_labels("02:00:00:00:00:90")),
     ]
-    for request_name, kind, obj in [
-        ("vm-create.json", "VirtualMachine", demo),
-        ("pod-create.json", "Pod", new_pod("net-client", json.dumps(
-            [{"name": "blue-net", "namespace": "default", "interface": "net1"}, {"name": "red-net"}]))),
-    ]:
-        blocks = needed_blocks(kind, obj)
-        indexed_session(f"session-indexed-{request_name.replace('.json', '.yml')}", blocks, idx_vms, idx_pods)
+    for name, req in [("vm-create", vm_create), ("pod-create", pod_create)]:
+        recorded_session(f"session-indexed-{name}.yml", req, idx_vms, idx_pods)
     # Requested MACs of block 00: held by a legacy VM (.50), an indexed VM (.80), an indexed pod
     # (.90), a legacy tracked pod (.40), and the misfiled VM (.85, not seen).
-    for target, mac in [("legacy-vm", "02:00:00:00:00:50"), ("indexed-vm", "02:00:00:00:00:80"),
-                        ("indexed-pod", "02:00:00:00:00:90"), ("legacy-pod", "02:00:00:00:00:40"),
-                        ("misfiled-vm", "02:00:00:00:00:85")]:
-        request(f"vm-create-mac-held-by-{target}.json", "VirtualMachine", "CREATE",
-                new_vm("vm-copycat", [iface("blue", "bridge", mac)], [multus("blue")]))
-    indexed_session("session-indexed-block-00.yml", ["00"], idx_vms, idx_pods)
+    # Every one of these makes the same calls (block 00, then the legacy lists): the session is
+    # recorded for the first, and replaying it for the others checks that they do.
+    copycats = [request(f"vm-create-mac-held-by-{target}.json", "VirtualMachine", "CREATE",
+                        new_vm("vm-copycat", [iface("blue", "bridge", mac)], [multus("blue")]))
+                for target, mac in [("legacy-vm", "02:00:00:00:00:50"), ("indexed-vm", "02:00:00:00:00:80"),
+                                    ("indexed-pod", "02:00:00:00:00:90"), ("legacy-pod", "02:00:00:00:00:40"),
+                                    ("misfiled-vm", "02:00:00:00:00:85")]]
+    recorded_session("session-indexed-block-00.yml", copycats[0], idx_vms, idx_pods)
     # The hotplug of pod-update-hotplug.json: its blank goes to the pod's block; the MACs it kept
     # are not requested, so no other block is listed.
-    hotplug_block = needed_blocks("Pod", new_pod("net-client", json.dumps([{"name": "green-net"}])))
-    indexed_session("session-indexed-pod-update-hotplug.yml", hotplug_block, idx_vms, idx_pods)
+    recorded_session("session-indexed-pod-update-hotplug.yml", hotplug, idx_vms, idx_pods)
     audit_request("audit-vm-misfiled.json", next(v for v in idx_vms if v["metadata"]["name"] == "misfiled-vm"))
     # Pod UPDATE: a tracked pod with a stale block label gets its labels, nothing else.
     stale = new_pod("net-tool", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:3f:40"}], separators=(",", ":")))
@@ -574,20 +530,20 @@ def main():
     request("vm-update-stale-block.json", "VirtualMachine", "UPDATE", restale, restale)
     # Two blocks of two pool addresses (10:00-01, 11:00-01): the object's block full moves the
     # search to the other; both full is the range is full.
-    two_blocks = ["10", "11"]
-    one_nic = new_vm("vm-one", [iface("blue", "bridge")], [multus("blue")])
-    (own,) = needed_blocks("VirtualMachine", one_nic, two_blocks)
+    two_blocks = json.dumps({
+        "rangeStart": "02:00:00:00:10:00", "rangeEnd": "02:00:00:00:11:01",
+        "excludedMacs": ["02:00:00:00:10:02-02:00:00:00:10:ff"]}, separators=(",", ":"))
+    own = protocol.object_block("VirtualMachine", "default", "vm-one", settings=two_blocks)
     other = "11" if own == "10" else "10"
 
     def fillers(block):
         return [vm("full", f"filler-{block}-{low}", [iface("blue", "bridge", f"02:00:00:00:{block}:{low}")], [multus("blue")],
                    labels=index_labels(f"02:00:00:00:{block}:{low}")) for low in ("00", "01")]
 
-    indexed_session("session-indexed-own-block-full.yml", [own], fillers(own), [], moved=[other])
-    indexed_session("session-indexed-every-block-full.yml", [own], fillers(own) + fillers(other), [], moved=[other])
-    write("settings-two-blocks.json", json.dumps({
-        "rangeStart": "02:00:00:00:10:00", "rangeEnd": "02:00:00:00:11:01",
-        "excludedMacs": ["02:00:00:00:10:02-02:00:00:00:10:ff"]}, separators=(",", ":")) + "\n")
+    settings = json.loads(two_blocks)
+    recorded_session("session-indexed-own-block-full.yml", vm_one_nic, fillers(own), [], settings)
+    recorded_session("session-indexed-every-block-full.yml", vm_one_nic, fillers(own) + fillers(other), [], settings)
+    write("settings-two-blocks.json", two_blocks + "\n")
 
 
 def check():

@@ -78,9 +78,12 @@ def allocation_hash(parts):
 
 
 @functools.cache
-def object_block(kind, namespace, name, seed=""):
-    """The block (two hex digits) `indexed` allocates an object's MACs in, on the default range."""
-    return _service.ask("object-block", kind, namespace, name, seed)
+def object_block(kind, namespace, name, seed="", settings=None):
+    """The block (two hex digits) `indexed` allocates an object's MACs in, on the default range
+    or on the range of `settings` (JSON text)."""
+    if settings is None:
+        return _service.ask("object-block", kind, namespace, name, seed)
+    return _service.ask("object-block", kind, namespace, name, seed, settings)
 
 
 @functools.cache
@@ -88,6 +91,15 @@ def search_start(kind, namespace, name, place, seed=""):
     """Where `indexed` starts the search for `place` (an interface, or a Multus network's hash
     name) on the default range."""
     return _service.ask("search-start", kind, namespace, name, place, seed)
+
+
+def record(request, vms=(), pods=(), settings=None):
+    """The replay session of the calls the policy makes for `request` (an AdmissionRequest) on a
+    cluster of `vms` and `pods`, with the host's answers (`xtask record`)."""
+    job = {"request": request, "settings": settings or {}, "vms": list(vms), "pods": list(pods)}
+    out = subprocess.run([_xtask(), "record"], input=json.dumps(job), check=True,
+                         capture_output=True, text=True)
+    return out.stdout
 
 
 def block_of(mac):

@@ -4,10 +4,14 @@
 //!
 //! - `xtask protocol`: the list calls, annotation and label keys, and selectors, as JSON;
 //! - `xtask hash`: answers allocation-hash and block questions, one JSON list per line on
-//!   stdin (see `protocol::answer`), one JSON value per line on stdout.
+//!   stdin (see `protocol::answer`), one JSON value per line on stdout;
+//! - `xtask record`: the replay session of the calls the policy makes for one request on an
+//!   in-memory cluster (a JSON job on stdin, see `record::Job`), on stdout.
 
 mod protocol;
+mod record;
 
+use std::io::Read;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -17,8 +21,16 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some("hash") => protocol::serve(std::io::stdin().lock(), std::io::stdout()),
+        Some("record") => {
+            let mut input = String::new();
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .map_err(anyhow::Error::from)
+                .and_then(|_| record::from_json(&input))
+                .map(|session| print!("{session}"))
+        }
         _ => {
-            eprintln!("usage: xtask protocol | xtask hash");
+            eprintln!("usage: xtask protocol | xtask hash | xtask record");
             return ExitCode::from(2);
         }
     };

@@ -4,7 +4,7 @@ use std::io::{BufRead, Write};
 
 use anyhow::{Context, Result, bail};
 use kubemacpool_policy::protocol::{self, Kind};
-use kubemacpool_policy::settings::Settings;
+use kubemacpool_policy::settings::{RawSettings, Settings};
 use serde_json::{Value, json};
 
 /// `xtask protocol`: the list calls, label keys and selectors.
@@ -23,7 +23,7 @@ fn kind(name: &str) -> Result<Kind> {
 /// One question, a JSON array of strings, answered on the default range with the given seed:
 /// - `["hash", part...]`: `allocation_hash(parts)` as a decimal string;
 /// - `["object-block", kind, namespace, name, seed]`: the object's block under `indexed`
-///   (two hex digits);
+///   (two hex digits); a sixth element, settings as JSON text, gives another range;
 /// - `["search-start", kind, namespace, name, place, seed]`: where its search for `place`
 ///   starts.
 pub fn answer(question: &[String]) -> Result<Value> {
@@ -40,6 +40,14 @@ pub fn answer(question: &[String]) -> Result<Value> {
             let block = protocol::object_block(&settings(seed), kind(k)?, namespace, name)
                 .context("the default range has blocks")?;
             Ok(json!(format!("{block:02x}")))
+        }
+        [op, k, namespace, name, seed, given] if op == "object-block" => {
+            let mut settings = RawSettings::from_json(given.as_bytes())?.parse()?;
+            settings.seed = seed.clone();
+            Ok(match protocol::object_block(&settings, kind(k)?, namespace, name) {
+                Some(block) => json!(format!("{block:02x}")),
+                None => Value::Null,
+            })
         }
         [op, k, namespace, name, place, seed] if op == "search-start" => {
             let start = protocol::search_start(&settings(seed), kind(k)?, namespace, name, place)
@@ -96,6 +104,13 @@ mod tests {
             block.as_str(),
             "{start} {block}"
         );
+    }
+
+    #[test]
+    fn the_object_block_follows_the_range_given() {
+        let settings = r#"{"rangeStart":"02:00:00:00:10:00","rangeEnd":"02:00:00:00:11:01"}"#;
+        let block = ask(&["object-block", "VirtualMachine", "ns", "vm", "", settings]);
+        assert!(block == json!("10") || block == json!("11"), "{block}");
     }
 
     #[test]
