@@ -44,10 +44,12 @@ pub fn answer(question: &[String]) -> Result<Value> {
         [op, k, namespace, name, seed, given] if op == "object-block" => {
             let mut settings = RawSettings::from_json(given.as_bytes())?.parse()?;
             settings.seed = seed.clone();
-            Ok(match protocol::object_block(&settings, kind(k)?, namespace, name) {
-                Some(block) => json!(format!("{block:02x}")),
-                None => Value::Null,
-            })
+            Ok(
+                match protocol::object_block(&settings, kind(k)?, namespace, name) {
+                    Some(block) => json!(format!("{block:02x}")),
+                    None => Value::Null,
+                },
+            )
         }
         [op, k, namespace, name, place, seed] if op == "search-start" => {
             let start = protocol::search_start(&settings(seed), kind(k)?, namespace, name, place)

@@ -51,10 +51,18 @@ impl Recorder {
         match answer {
             Ok(payload) => {
                 let payload = String::from_utf8_lossy(payload);
-                let _ = writeln!(session, "    type: Success\n    payload: {}", quote(&payload));
+                let _ = writeln!(
+                    session,
+                    "    type: Success\n    payload: {}",
+                    quote(&payload)
+                );
             }
             Err(error) => {
-                let _ = writeln!(session, "    type: Error\n    message: {}", quote(&error.to_string()));
+                let _ = writeln!(
+                    session,
+                    "    type: Error\n    message: {}",
+                    quote(&error.to_string())
+                );
             }
         }
     }
@@ -260,7 +268,10 @@ mod tests {
         let object = vm("a", json!({}));
         let view = listed(
             &object,
-            &["metadata".to_string(), "spec.template.spec.networks".to_string()],
+            &[
+                "metadata".to_string(),
+                "spec.template.spec.networks".to_string(),
+            ],
         );
         assert_eq!(
             view,
