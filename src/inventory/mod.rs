@@ -107,6 +107,24 @@ pub struct Needs {
     pub allocates: bool,
 }
 
+/// A one-pass reader's fallback: the item that starts at `start` read again with serde
+/// (`by_serde`), the cursor moved past it. An item serde cannot read either holds nothing; `Err`
+/// only when the list itself is broken.
+fn read_by_serde(
+    c: &mut Cursor<'_>,
+    start: usize,
+    by_serde: fn(&[u8]) -> Option<Vec<Mac>>,
+    visit: impl FnMut(Mac),
+) -> Result<(), ScanError> {
+    c.seek(start);
+    c.skip()?;
+    by_serde(c.since(start))
+        .unwrap_or_default()
+        .into_iter()
+        .for_each(visit);
+    Ok(())
+}
+
 /// The inventory could not be built; the admission fails closed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot build the MAC inventory: host call {call} failed: {error}")]

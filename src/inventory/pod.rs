@@ -13,7 +13,6 @@ use serde::Deserialize;
 
 use super::held_macs;
 use super::scan::{Cursor, ScanError, key_is};
-use super::vm::{Seen, plain_key};
 use crate::keys::NETWORKS_ANNOTATION;
 use crate::mac::Mac;
 use crate::object::metadata::{ListedPodMetadata, Text};
@@ -42,13 +41,7 @@ pub fn read_listed(c: &mut Cursor<'_>, buffer: &mut Vec<u8>, visit: &mut dyn FnM
         }
         return Ok(());
     }
-    c.seek(start);
-    c.skip()?;
-    by_serde(c.since(start))
-        .unwrap_or_default()
-        .into_iter()
-        .for_each(visit);
-    Ok(())
+    super::read_by_serde(c, start, by_serde, visit)
 }
 
 /// The MACs a listed pod holds as serde's `PodView` reads it: the reference the one-pass
@@ -104,43 +97,25 @@ fn unescape_quotes(inner: &[u8], buffer: &mut Vec<u8>) -> bool {
 /// as written) of its Multus annotation, if it has one. `annotation` decodes it.
 pub fn read<'a>(c: &mut Cursor<'a>) -> Read<Option<&'a [u8]>> {
     let mut networks = None;
-    let mut seen = Seen::default();
-    c.object(|key, c| {
-        plain_key(c)?;
-        match key {
-            k if key_is(k, b"metadata") => {
-                seen.once(c, 0)?;
-                networks = metadata(c)?;
-                Ok(())
-            }
-            _ => c.skip(),
-        }
+    c.fields(&[b"metadata"], |_, c| {
+        networks = metadata(c)?;
+        Ok(())
     })?;
     Ok(networks)
 }
 
 fn metadata<'a>(c: &mut Cursor<'a>) -> Read<Option<&'a [u8]>> {
     let mut networks = None;
-    let mut seen = Seen::default();
-    c.object(|key, c| {
-        plain_key(c)?;
-        // Names and owners are read only to name an owner in a message (`PodView`); serde's
-        // view refuses a pod whose names are not strings, so their type is checked.
-        match key {
-            k if key_is(k, b"name") => seen.once(c, 0)?,
-            k if key_is(k, b"namespace") => seen.once(c, 1)?,
-            k if key_is(k, b"ownerReferences") => {
-                seen.once(c, 2)?;
-                return c.skip();
-            }
-            k if key_is(k, b"annotations") => {
-                seen.once(c, 3)?;
-                networks = annotations(c)?;
-                return Ok(());
-            }
-            _ => return c.skip(),
+    // Names and owners are read only to name an owner in a message (`PodView`); serde's view
+    // refuses a pod whose names are not strings, so their type is checked.
+    let names: [&[u8]; 4] = [b"name", b"namespace", b"ownerReferences", b"annotations"];
+    c.fields(&names, |field, c| match field {
+        0 | 1 => c.plain_bytes().map(drop),
+        2 => c.skip(),
+        _ => {
+            networks = annotations(c)?;
+            Ok(())
         }
-        c.plain_bytes().map(drop)
     })?;
     Ok(networks)
 }
@@ -153,7 +128,7 @@ fn annotations<'a>(c: &mut Cursor<'a>) -> Read<Option<&'a [u8]>> {
         return Ok(networks);
     }
     c.object(|key, c| {
-        plain_key(c)?;
+        c.plain_key()?;
         if !key_is(key, NETWORKS_ANNOTATION.as_bytes()) {
             return c.skip();
         }

@@ -679,6 +679,38 @@ impl<'a> Cursor<'a> {
             }
         }
     }
+
+    /// Refuses the key just read when it holds an escape: unescaped, it may spell a key the
+    /// reader knows, which serde would match.
+    pub fn plain_key(&self) -> Result<(), ScanError> {
+        if self.escaped() {
+            Err(self.unsupported())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Reads an object as serde's derive reads a struct: the member named `names[i]` goes to
+    /// `member(i, ...)`, each at most once (serde refuses a field given twice), every other
+    /// member is skipped, and an escaped key is refused (`plain_key`).
+    pub fn fields(
+        &mut self,
+        names: &[&[u8]],
+        mut member: impl FnMut(usize, &mut Self) -> Result<(), ScanError>,
+    ) -> Result<(), ScanError> {
+        let mut seen = 0u32;
+        self.object(|key, c| {
+            c.plain_key()?;
+            match names.iter().position(|name| key_is(key, name)) {
+                Some(i) if seen & (1 << i) != 0 => Err(c.unsupported()),
+                Some(i) => {
+                    seen |= 1 << i;
+                    member(i, c)
+                }
+                None => c.skip(),
+            }
+        })
+    }
 }
 
 /// Calls `visit` with a cursor at every element of the top-level `items` array; `visit` must

@@ -13,7 +13,7 @@ use memchr::memmem;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::scan::{Cursor, ScanError, key_is};
+use super::scan::{Cursor, ScanError};
 use crate::mac::Mac;
 use crate::object::metadata::Metadata;
 use crate::object::vm::{Spec, VirtualMachineView, is_eligible};
@@ -37,30 +37,6 @@ struct Interface<'a> {
 struct Network<'a> {
     name: &'a [u8],
     multus: bool,
-}
-
-/// The known keys of one object read so far: serde's derive refuses a field given twice, so
-/// the cursor must too.
-#[derive(Default)]
-pub(super) struct Seen(u8);
-
-impl Seen {
-    pub(super) fn once(&mut self, c: &Cursor<'_>, bit: u8) -> Read {
-        if self.0 & (1 << bit) != 0 {
-            return Err(c.unsupported());
-        }
-        self.0 |= 1 << bit;
-        Ok(())
-    }
-}
-
-/// Refuses an escaped key, which may spell a known one that serde would unescape.
-pub(super) fn plain_key(c: &Cursor<'_>) -> Read {
-    if c.escaped() {
-        Err(c.unsupported())
-    } else {
-        Ok(())
-    }
 }
 
 /// An `Option<struct>` member: `null` is absent, else an object read by `read`.
@@ -116,13 +92,7 @@ impl<'a> VmReader<'a> {
             self.macs().for_each(visit);
             return Ok(());
         }
-        c.seek(start);
-        c.skip()?;
-        by_serde(c.since(start))
-            .unwrap_or_default()
-            .into_iter()
-            .for_each(visit);
-        Ok(())
+        super::read_by_serde(c, start, by_serde, visit)
     }
 
     /// Reads the VM at the cursor in one pass, moving past it. On `Err` the cursor is
@@ -135,20 +105,9 @@ impl<'a> VmReader<'a> {
         }
         c.seek(start);
         self.clear();
-        let mut seen = Seen::default();
-        c.object(|key, c| {
-            plain_key(c)?;
-            match key {
-                k if key_is(k, b"metadata") => {
-                    seen.once(c, 0)?;
-                    self.metadata(c)
-                }
-                k if key_is(k, b"spec") => {
-                    seen.once(c, 1)?;
-                    optional(c, |c| self.spec(c))
-                }
-                _ => c.skip(),
-            }
+        c.fields(&[b"metadata", b"spec"], |field, c| match field {
+            0 => self.metadata(c),
+            _ => optional(c, |c| self.spec(c)),
         })
     }
 
@@ -200,16 +159,9 @@ impl<'a> VmReader<'a> {
             }
             c.seek(start);
         }
-        let mut seen = Seen::default();
-        c.object(|key, c| {
-            plain_key(c)?;
-            if key_is(key, b"deletionTimestamp") {
-                seen.once(c, 0)?;
-                self.deleting = c.present()?;
-                Ok(())
-            } else {
-                c.skip()
-            }
+        c.fields(&[b"deletionTimestamp"], |_, c| {
+            self.deleting = c.present()?;
+            Ok(())
         })
     }
 
@@ -249,26 +201,15 @@ impl<'a> VmReader<'a> {
     }
 
     fn template_spec(&mut self, c: &mut Cursor<'a>) -> Read {
-        let mut seen = Seen::default();
-        c.object(|key, c| {
-            plain_key(c)?;
-            match key {
-                k if key_is(k, b"domain") => {
-                    seen.once(c, 0)?;
+        c.fields(&[b"domain", b"networks"], |field, c| match field {
+            0 => optional(c, |c| {
+                single(c, b"devices", |c| {
                     optional(c, |c| {
-                        single(c, b"devices", |c| {
-                            optional(c, |c| {
-                                single(c, b"interfaces", |c| c.array(|c| self.interface(c)))
-                            })
-                        })
+                        single(c, b"interfaces", |c| c.array(|c| self.interface(c)))
                     })
-                }
-                k if key_is(k, b"networks") => {
-                    seen.once(c, 1)?;
-                    c.array(|c| self.network(c))
-                }
-                _ => c.skip(),
-            }
+                })
+            }),
+            _ => c.array(|c| self.network(c)),
         })
     }
 
@@ -278,23 +219,11 @@ impl<'a> VmReader<'a> {
             mac: b"",
             masquerade: false,
         };
-        let mut seen = Seen::default();
-        c.object(|key, c| {
-            plain_key(c)?;
-            match key {
-                k if key_is(k, b"name") => {
-                    seen.once(c, 0)?;
-                    interface.name = c.plain_bytes()?;
-                }
-                k if key_is(k, b"macAddress") => {
-                    seen.once(c, 1)?;
-                    interface.mac = c.plain_bytes()?;
-                }
-                k if key_is(k, b"masquerade") => {
-                    seen.once(c, 2)?;
-                    interface.masquerade = c.present()?;
-                }
-                _ => c.skip()?,
+        c.fields(&[b"name", b"macAddress", b"masquerade"], |field, c| {
+            match field {
+                0 => interface.name = c.plain_bytes()?,
+                1 => interface.mac = c.plain_bytes()?,
+                _ => interface.masquerade = c.present()?,
             }
             Ok(())
         })?;
@@ -307,19 +236,10 @@ impl<'a> VmReader<'a> {
             name: b"",
             multus: false,
         };
-        let mut seen = Seen::default();
-        c.object(|key, c| {
-            plain_key(c)?;
-            match key {
-                k if key_is(k, b"name") => {
-                    seen.once(c, 0)?;
-                    network.name = c.plain_bytes()?;
-                }
-                k if key_is(k, b"multus") => {
-                    seen.once(c, 1)?;
-                    network.multus = c.present()?;
-                }
-                _ => c.skip()?,
+        c.fields(&[b"name", b"multus"], |field, c| {
+            match field {
+                0 => network.name = c.plain_bytes()?,
+                _ => network.multus = c.present()?,
             }
             Ok(())
         })?;
@@ -334,14 +254,5 @@ fn single<'a>(
     wanted: &[u8],
     mut read: impl FnMut(&mut Cursor<'a>) -> Read,
 ) -> Read {
-    let mut seen = Seen::default();
-    c.object(|key, c| {
-        plain_key(c)?;
-        if key_is(key, wanted) {
-            seen.once(c, 0)?;
-            read(c)
-        } else {
-            c.skip()
-        }
-    })
+    c.fields(&[wanted], |_, c| read(c))
 }
