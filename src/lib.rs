@@ -5,20 +5,53 @@
 //! `evaluate`, the settings, the host seam and the verdict. Each rule of the behaviour lives in
 //! the private module named after what it is about.
 
-/// Modules private to the policy. The `testing` feature opens them to the fuzz crate and the
-/// benches, which drive the parsers and the walk directly; nothing else may rely on them.
-macro_rules! internal {
-    ($($module:ident),* $(,)?) => {$(
-        #[cfg(feature = "testing")]
-        pub mod $module;
-        #[cfg(not(feature = "testing"))]
-        mod $module;
-    )*};
-}
-
-internal!(
-    admission, allocation, audit, index, inventory, keys, mac, object, pod, verdict, vm
-);
+// Modules private to the policy. The `testing` feature opens them to the fuzz crate and the
+// benches, which drive the parsers and the walk directly; nothing else may rely on them. (Two
+// plain declarations each, not a macro: rustfmt follows only what it can read.)
+#[cfg(feature = "testing")]
+pub mod admission;
+#[cfg(not(feature = "testing"))]
+mod admission;
+#[cfg(feature = "testing")]
+pub mod allocation;
+#[cfg(not(feature = "testing"))]
+mod allocation;
+#[cfg(feature = "testing")]
+pub mod audit;
+#[cfg(not(feature = "testing"))]
+mod audit;
+#[cfg(feature = "testing")]
+pub mod index;
+#[cfg(not(feature = "testing"))]
+mod index;
+#[cfg(feature = "testing")]
+pub mod inventory;
+#[cfg(not(feature = "testing"))]
+mod inventory;
+#[cfg(feature = "testing")]
+pub mod keys;
+#[cfg(not(feature = "testing"))]
+mod keys;
+#[cfg(feature = "testing")]
+pub mod mac;
+#[cfg(not(feature = "testing"))]
+mod mac;
+#[cfg(feature = "testing")]
+pub mod object;
+#[cfg(not(feature = "testing"))]
+mod object;
+#[cfg(feature = "testing")]
+pub mod pod;
+#[cfg(not(feature = "testing"))]
+mod pod;
+#[cfg(feature = "testing")]
+pub mod verdict;
+#[cfg(not(feature = "testing"))]
+mod verdict;
+#[cfg(feature = "testing")]
+pub mod vm;
+#[cfg(not(feature = "testing"))]
+mod vm;
 
 pub mod host;
 pub mod protocol;

@@ -12,7 +12,13 @@ pub fn place_start(seed: &str, kind: Kind, namespace: &str, hash_name: &str, pla
 
 /// Under `indexed`, the object's block among `blocks` pool blocks: the k-th in ascending
 /// order, `k = hash(seed, kind, namespace, name) mod blocks`; `blocks` is not zero.
-pub fn home_block(seed: &str, kind: Kind, namespace: &str, hash_name: &str, blocks: usize) -> usize {
+pub fn home_block(
+    seed: &str,
+    kind: Kind,
+    namespace: &str,
+    hash_name: &str,
+    blocks: usize,
+) -> usize {
     let hash = allocation_hash(&[seed, kind.as_str(), namespace, hash_name]);
     (hash % blocks as u64) as usize
 }

@@ -7,15 +7,14 @@ pub mod hash;
 pub mod plan;
 pub mod walk;
 
-
-use hash::{home_block, place_start};
-use walk::{UsedSet, allocate, allocate_in_block};
 use crate::host::Cluster;
 use crate::index::block::{Block, BlockRange, blocks_of, pool_blocks};
 use crate::inventory::{Inventory, InventoryError, Needs};
 use crate::mac::Mac;
 use crate::object::owner::{self, Identity, Kind, Owner};
 use crate::settings::{DuplicateMacs, InventoryMode, Settings};
+use hash::{home_block, place_start};
+use walk::{UsedSet, allocate, allocate_in_block};
 
 /// The object being admitted, as allocation sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +35,10 @@ pub enum AllocationError {
     #[error("the range is full")]
     RangeFull,
     /// `duplicateMacs: reject` and other owners hold the requested MAC.
-    #[error("failed to allocate requested mac address: {mac} is used by {}", owner::join(owners))]
+    #[error(
+        "failed to allocate requested mac address: {mac} is used by {}",
+        owner::join(owners)
+    )]
     RequestedMacInUse { mac: Mac, owners: Vec<Owner> },
     /// The inventory could not be read.
     #[error(transparent)]
@@ -53,8 +55,6 @@ impl AllocationError {
         }
     }
 }
-
-
 
 /// The state of one admission's allocation. Requested MACs are all in the used set from the
 /// start, so that no blank takes a requested MAC.

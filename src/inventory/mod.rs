@@ -134,7 +134,6 @@ pub struct InventoryError {
     pub error: String,
 }
 
-
 /// Where a held MAC was read: the list and the item's bytes in it. Owners are named only when
 /// a requested MAC turns out to be held, so the load allocates nothing per object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -19,7 +19,6 @@ pub struct ScanError {
     pub expected: &'static str,
 }
 
-
 const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
 const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 

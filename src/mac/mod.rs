@@ -22,7 +22,6 @@ pub struct ParseMacError {
     input: String,
 }
 
-
 impl Mac {
     /// `value` must fit in 48 bits; larger values are truncated to the low 48 bits.
     pub const fn from_u64(value: u64) -> Self {

@@ -2,7 +2,6 @@
 //! whose first octet has the multicast bit set, kept as sorted disjoint segments so that its
 //! size, membership and n-th address cost O(log segments), whatever the pool size.
 
-
 use crate::mac::{Mac, ParseMacError};
 
 /// An inclusive range of addresses, `first <= last`.
@@ -22,7 +21,6 @@ pub enum ParseRangeError {
     #[error("range {first}-{last} ends before it starts")]
     Reversed { first: Mac, last: Mac },
 }
-
 
 impl MacRange {
     pub fn single(mac: Mac) -> Self {

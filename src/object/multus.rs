@@ -34,7 +34,6 @@ pub enum SelectionError {
     Json(String),
 }
 
-
 /// The short form is any value without the characters that start JSON.
 pub fn is_short_form(value: &str) -> bool {
     !value.contains(['[', '{', '"'])

@@ -4,7 +4,6 @@
 
 pub mod plan;
 
-
 use kubewarden_policy_sdk::host_capabilities::kubernetes::GetResourceRequest;
 use serde::Deserialize;
 use serde_json::Value;
@@ -37,7 +36,6 @@ pub enum PodError {
     Allocation(#[from] AllocationError),
 }
 
-
 impl PodError {
     fn code(&self) -> u16 {
         match self {
@@ -46,7 +44,6 @@ impl PodError {
         }
     }
 }
-
 
 /// A Pod CREATE or UPDATE, or an audit re-evaluation of a stored Pod.
 pub fn handle(request: &Request<'_>, settings: &Settings, cluster: &impl Cluster) -> Verdict {

@@ -45,8 +45,6 @@ pub enum VmError {
     Allocation(#[from] AllocationError),
 }
 
-
-
 impl VmError {
     fn code(&self) -> u16 {
         match self {
