@@ -26,8 +26,8 @@ Clusters: `adopted` (every VM and every MAC-holding pod carries the index labels
 256 blocks) and `half` (every other VM has neither `kubemacpool.io/indexed` nor a mac-block label);
 the half-adopted cluster runs only the modes of --half-modes (default: indexed, beside the
 pods-tracked floor). Each cluster also holds decoys (decoys() below) at the addresses
-where `indexed`'s search starts for each MAC the benchmark's requests ask for (as this script
-predicts them from cluster.py's copy of the allocation hash): an `indexed` policy that makes all
+where `indexed`'s search starts for each MAC the benchmark's requests ask for (as the policy's
+core computes it, through tests/engine/protocol.py): an `indexed` policy that makes all
 its lists must walk past them.
 
 Prints, per cluster: p50/p95 of VM CREATE, Pod CREATE with a Multus network and Pod CREATE
@@ -660,7 +660,7 @@ def report(size, adoption, result, api_info, checker):
         print(f"- `{mode}` {case}: {walked} of {total} MACs are the third address after the one the search starts "
               f"at (expected {total}: the policy walked past the decoys there, one in the block's lists, one in each "
               "legacy list; 0 means its search starts elsewhere than this script predicts, see "
-              "cluster.search_start; the check that no allocated MAC is held passed either way).")
+              "protocol.search_start; the check that no allocated MAC is held passed either way).")
     checker.walked.clear()
 
 

@@ -176,6 +176,41 @@ fn link(linker: &mut Linker<State>) -> wasmtime::Result<()> {
     Ok(())
 }
 
+/// The guest compiled for `engine`, from a cache in the temporary folder when this test host
+/// compiled the same module with the same engine settings before: e2e.bats starts the test
+/// host about 130 times on one policy.wasm, and compiling it is most of each run (0.4 s of 2
+/// cores). kwctl compiles on every run; what a run answers does not change.
+fn compiled(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+
+    let mut key = DefaultHasher::new();
+    wasm.hash(&mut key);
+    engine.precompile_compatibility_hash().hash(&mut key);
+    env!("CARGO_PKG_VERSION").hash(&mut key);
+    let folder = std::env::temp_dir().join("kubemacpool-test-host");
+    let path = folder.join(format!("{:016x}.cwasm", key.finish()));
+    if let Ok(bytes) = std::fs::read(&path) {
+        // SAFETY: the file is what `Module::serialize` wrote below for this key (the module's
+        // bytes and this engine's settings and version), in a folder only this tool writes;
+        // wasmtime checks the header and the engine settings again and refuses a mismatch,
+        // which then compiles afresh.
+        if let Ok(module) = unsafe { Module::deserialize(engine, &bytes) } {
+            return Ok(module);
+        }
+    }
+    let module = Module::new(engine, wasm).map_err(|e| anyhow!("compiling the guest: {e}"))?;
+    // A cache that cannot be written only costs the next run a compile.
+    if let Ok(bytes) = module.serialize()
+        && std::fs::create_dir_all(&folder).is_ok()
+    {
+        let partial = folder.join(format!("{}.{}.part", key.finish(), std::process::id()));
+        if std::fs::write(&partial, bytes).is_ok() {
+            let _ = std::fs::rename(&partial, &path);
+        }
+    }
+    Ok(module)
+}
+
 impl Guest {
     /// Compiles `wasm` once (what policy-server does at start-up). With `count`, every
     /// evaluation also counts the instructions it executes, which slows it down: timings come
@@ -188,7 +223,7 @@ impl Guest {
         // the deadline, a cost `bench` must include to measure what policy-server runs.
         config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| anyhow!("configuring wasmtime: {e}"))?;
-        let module = Module::new(&engine, wasm).map_err(|e| anyhow!("compiling the guest: {e}"))?;
+        let module = compiled(&engine, wasm)?;
         let mut linker = Linker::new(&engine);
         link(&mut linker).map_err(|e| anyhow!("linking the guest: {e}"))?;
         linker
