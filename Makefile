@@ -46,10 +46,6 @@ XTASK := target/debug/xtask
 $(XTASK): $(SOURCE_FILES) $(shell find xtask/src -type f -name '*.rs') xtask/Cargo.toml
 	cargo build --locked -p xtask
 
-# The fuzz crate is a workspace of its own (cargo-fuzz's layout) with the same dependency versions:
-# built in the main target folder, it reuses what the policy's builds compiled.
-FUZZ_CARGO := CARGO_TARGET_DIR=$(CURDIR)/target cargo
-
 # Kubewarden's policies name their targets fmt, lint, test and e2e-tests; as there, fmt checks.
 .PHONY: fmt
 fmt:
@@ -62,7 +58,7 @@ fmt:
 lint:
 	cargo clippy --locked -p kubemacpool-policy --lib -- -D warnings
 	cargo clippy --locked --workspace --all-targets -- -D warnings
-	$(FUZZ_CARGO) clippy --locked --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+	cargo clippy --locked --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
 # The fuzz crate's tests replay every seed and every saved crash (fuzz/regressions/) through
 # the targets' checks, without libFuzzer.
@@ -74,7 +70,7 @@ lint:
 unit-tests: $(XTASK)
 	cargo test --locked -p kubemacpool-policy -p xtask
 	cargo test --locked --profile host -p test-host
-	$(FUZZ_CARGO) test --locked --manifest-path fuzz/Cargo.toml
+	cargo test --locked --manifest-path fuzz/Cargo.toml
 	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s tests/cluster/bench -p 'test_*.py'
 	PYTHONDONTWRITEBYTECODE=1 python3 scripts/gen-test-data.py --check
 
