@@ -84,6 +84,13 @@ pub struct Nic<'a> {
     pub eligible: bool,
 }
 
+impl Nic<'_> {
+    /// Where the VM holds the interface's MAC, as warnings and audit reports name it.
+    pub fn place(&self) -> String {
+        format!("interface {}", self.name)
+    }
+}
+
 /// Kubemacpool allocates for masquerade (on any network) and for every binding on a Multus
 /// network; bridge, passt, slirp or a binding plugin on the pod network get their MAC from
 /// KubeVirt inside the pod's own network namespace, where it cannot collide.

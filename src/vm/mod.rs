@@ -125,7 +125,7 @@ fn collisions(
         .iter()
         .zip(macs)
         .filter(|(nic, _)| nic.eligible)
-        .filter_map(|(nic, mac)| Some(((*mac)?, format!("interface {}", nic.name))))
+        .filter_map(|(nic, mac)| Some(((*mac)?, nic.place())))
         .collect();
     let holder = audit::Holder {
         kind: Kind::VirtualMachine,
@@ -173,7 +173,7 @@ fn mutate(
         .map(|(nic, plan)| Slot {
             plan,
             name: nic.name.to_string(),
-            place: format!("interface {}", nic.name),
+            place: nic.place(),
             holds: nic.eligible,
         })
         .collect();
