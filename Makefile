@@ -76,11 +76,11 @@ unit-tests: $(XTASK)
 
 .PHONY: e2e-tests
 ifeq ($(KWCTL_BIN),)
-e2e-tests: setup policy.wasm $(TEST_HOST)
+e2e-tests: setup policy.wasm $(TEST_HOST) $(XTASK)
 	@echo "e2e: no kwctl on PATH: e2e.bats runs on the test host only; the kwctl runs are skipped"
 	KWCTL="$(CURDIR)/$(TEST_HOST)" POLICY=policy.wasm bats e2e.bats
 else
-e2e-tests: setup annotated-policy.wasm $(TEST_HOST)
+e2e-tests: setup annotated-policy.wasm $(TEST_HOST) $(XTASK)
 	@echo "e2e: on the test host, every answer compared byte for byte with $(KWCTL_BIN)"
 	KWCTL="$(CURDIR)/$(TEST_HOST)" KWCTL_REFERENCE="$(KWCTL_BIN)" POLICY=annotated-policy.wasm bats e2e.bats
 	@echo "e2e: on $(KWCTL_BIN)"
