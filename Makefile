@@ -50,7 +50,6 @@ $(XTASK): $(SOURCE_FILES) $(shell find xtask/src -type f -name '*.rs') xtask/Car
 .PHONY: fmt
 fmt:
 	cargo fmt --all -- --check
-	cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 # The first run lints the policy as policy.wasm is built (default features, no test doubles):
 # its modules are private there, so code that nothing uses is an error.
@@ -58,7 +57,6 @@ fmt:
 lint:
 	cargo clippy --locked -p kubemacpool-policy --lib -- -D warnings
 	cargo clippy --locked --workspace --all-targets -- -D warnings
-	cargo clippy --locked --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
 # The fuzz crate's tests replay every seed and every saved crash (fuzz/regressions/) through
 # the targets' checks, without libFuzzer.
@@ -68,9 +66,8 @@ lint:
 # xtask) and fails when a committed fixture differs.
 .PHONY: unit-tests
 unit-tests: $(XTASK)
-	cargo test --locked -p kubemacpool-policy -p xtask
+	cargo test --locked -p kubemacpool-policy -p xtask -p kubemacpool-policy-fuzz
 	cargo test --locked --profile host -p test-host
-	cargo test --locked --manifest-path fuzz/Cargo.toml
 	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s tests/cluster/bench -p 'test_*.py'
 	PYTHONDONTWRITEBYTECODE=1 python3 scripts/gen-test-data.py --check
 

@@ -14,6 +14,10 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # cargo-fuzz passes nightly flags (-Zsanitizer=address, sancov); the stable toolchain accepts
 # them under RUSTC_BOOTSTRAP, which only this build sees.
 export RUSTC_BOOTSTRAP=1
+# The workspace's release profile is the policy's (whole-program LTO, one codegen unit, no debug
+# info); the fuzzers want a quick build and symbols in their stack traces.
+export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_DEBUG=1 CARGO_PROFILE_RELEASE_STRIP=none
 for target in "${targets[@]}"; do cargo fuzz build -O "$target" || exit 2; done
 
 mkdir -p ../target/fuzz-logs
