@@ -8,6 +8,7 @@ use std::fmt;
 use crate::host::Cluster;
 use crate::index::IndexLabels;
 use crate::index::block::{Block, blocks_of};
+use crate::index::span::Span;
 use crate::inventory::{Inventory, InventoryError, Needs};
 use crate::keys::{TRACKED_LABEL, TRACKED_SELECTOR};
 use crate::mac::Mac;
@@ -81,10 +82,10 @@ pub fn hidden_by(mode: InventoryMode, holder: &Holder<'_>, mac: Mac) -> Option<S
                 Kind::VirtualMachine => !labels.indexed,
                 Kind::Pod => labels.tracked && !labels.indexed,
             };
-            if labels.has_block(Block::of(mac)) || in_legacy_list {
+            if labels.covers(Block::of(mac)) || in_legacy_list {
                 return None;
             }
-            return Some(Block::of(mac).label());
+            return Some(Span::of(holder.kind, Block::of(mac)).label());
         }
         InventoryMode::PodsTracked => holder.kind == Kind::Pod && !labels.tracked,
         InventoryMode::Tracked => !labels.tracked,

@@ -1,6 +1,6 @@
 //! What the policy asks of the host and how it places MACs, for the tooling around it: the
 //! list calls (kinds, field masks), the label keys and selectors, the allocation hash and the
-//! block geometry of `inventory: indexed` (behaviour.md sections 6, 7 and 7.1). The fixture
+//! block and span geometry of `inventory: indexed` (behaviour.md sections 6, 7 and 7.1). The fixture
 //! generators, the fake API server's cluster generator, the benchmarks and the engine-floor
 //! guest take them from here (Rust) or from `describe` and the test host's `protocol` command
 //! (other languages), never from a copy.
@@ -14,6 +14,7 @@ pub use crate::object::owner::Kind;
 
 use crate::allocation::hash::{home_block, place_start};
 use crate::index::block::{Block, BlockRange, pool_blocks};
+use crate::index::span::{Span, span_blocks};
 use crate::mac::Mac;
 use crate::settings::Settings;
 
@@ -22,9 +23,9 @@ pub fn block_of(mac: Mac) -> u8 {
     Block::of(mac).octet()
 }
 
-/// The label that marks an object holding a MAC of `block`, also its lists' selector.
-pub fn block_label(block: u8) -> String {
-    Block::new(block).label()
+/// The span label that marks a `kind` holding a MAC of `block`, also its list's selector.
+pub fn span_label(kind: Kind, block: u8) -> String {
+    Span::of(kind, Block::new(block)).label()
 }
 
 /// Under `inventory: indexed`, the block an object's blanks go to; `None` for an empty pool.
@@ -70,7 +71,12 @@ pub fn describe() -> Value {
         "labels": {
             "tracked": [TRACKED_LABEL, TRACKED_VALUE],
             "indexed": [INDEXED_LABEL, INDEXED_VALUE],
-            "blockPrefix": BLOCK_LABEL_PREFIX,
+            "spanPrefix": SPAN_LABEL_PREFIX,
+            "v1BlockPrefix": V1_BLOCK_LABEL_PREFIX,
+        },
+        "spanBlocks": {
+            "VirtualMachine": span_blocks(Kind::VirtualMachine),
+            "Pod": span_blocks(Kind::Pod),
         },
         "selectors": {
             "tracked": TRACKED_SELECTOR,

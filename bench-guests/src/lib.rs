@@ -17,9 +17,9 @@
 //!
 //! With `inventory: indexed` (behaviour.md section 7.1) it makes the four calls the policy makes
 //! for a VM CREATE (or a Pod CREATE with a Multus network) whose MACs are all blank, on the
-//! default range where all 256 blocks hold pool addresses: the object's block
-//! (`mac-block.kubemacpool.io/<bb>`, VMs then Pods), the VMs not indexed yet, the tracked Pods
-//! not indexed yet. It reads of the request only what the block needs (kind, namespace, name or
+//! default range where all 256 blocks hold pool addresses: the spans of the object's block
+//! (VMs by `mac-blocks.kubemacpool.io/<VM span>`, then Pods by their span), the VMs not indexed
+//! yet, the tracked Pods not indexed yet. It reads of the request only what the block needs (kind, namespace, name or
 //! generateName and uid) and the object it returns, nothing of the answers, and answers with a
 //! mutated object of the policy's shape: the index labels added and a fixed MAC in the block on
 //! every VM interface or Multus network element, so that policy-server's diff and patch cost
@@ -166,10 +166,13 @@ fn validate_indexed(mut request: FloorRequest, seed: &str) -> CallResult {
     };
     let block = protocol::object_block(&settings, kind_of, &namespace, &name)
         .ok_or("the default range has blocks")?;
-    let block_selector = protocol::block_label(block);
+    let span_label = protocol::span_label(kind_of, block);
     let answers = (
-        list_selected("VirtualMachine", Some(&block_selector))?,
-        list_selected("Pod", Some(&block_selector))?,
+        list_selected(
+            "VirtualMachine",
+            Some(&protocol::span_label(Kind::VirtualMachine, block)),
+        )?,
+        list_selected("Pod", Some(&protocol::span_label(Kind::Pod, block)))?,
         list_selected("VirtualMachine", Some(LEGACY_VM_SELECTOR))?,
         list_selected("Pod", Some(LEGACY_POD_SELECTOR))?,
     );
@@ -206,7 +209,7 @@ fn validate_indexed(mut request: FloorRequest, seed: &str) -> CallResult {
         if let Some(labels) = labels.as_object_mut() {
             labels.insert(TRACKED_LABEL.into(), json!(TRACKED_VALUE));
             labels.insert(INDEXED_LABEL.into(), json!(INDEXED_VALUE));
-            labels.insert(block_selector, json!(""));
+            labels.insert(span_label, json!(""));
         }
     }
     Ok(serde_json::to_vec(

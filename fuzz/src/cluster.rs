@@ -69,7 +69,7 @@ pub fn sample_cluster() -> MemoryCluster {
     };
     let mut db = vm("db", &["02:00:00:00:00:01", "02:00:00:00:00:02"]);
     db["metadata"]["labels"] = json!({ "kubemacpool.io/tracked": "true",
-        "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/00": "" });
+        "kubemacpool.io/indexed": "v2", "mac-blocks.kubemacpool.io/00-03": "" });
     let mut router = pod(
         "router",
         r#"[{"name":"a","mac":"02:00:00:00:00:06"},{"name":"b","mac":"02:00:00:00:00:03"}]"#,

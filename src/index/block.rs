@@ -5,7 +5,6 @@
 
 use std::fmt;
 
-use crate::keys::BLOCK_LABEL_PREFIX;
 use crate::mac::Mac;
 use crate::mac::pool::Pool;
 
@@ -35,15 +34,8 @@ impl Block {
         Block((mac.to_u64() >> 8) as u8)
     }
 
-    /// `mac-block.kubemacpool.io/3f`: the label key, also the existence selector of its lists.
-    pub fn label(self) -> String {
-        format!("{BLOCK_LABEL_PREFIX}{self}")
-    }
-
-    /// The block a label key names: the prefix and exactly two lower-case hex digits, as the
-    /// policy writes them. Anything else under the prefix is no block (and a stale label).
-    pub fn from_label(key: &str) -> Option<Block> {
-        let digits = key.strip_prefix(BLOCK_LABEL_PREFIX)?;
+    /// The block two lower-case hex digits name, as the policy writes them in span labels.
+    pub fn from_hex(digits: &str) -> Option<Block> {
         let valid = digits.len() == 2
             && digits
                 .bytes()
@@ -67,7 +59,7 @@ impl Block {
     }
 }
 
-/// Two lower-case hex digits, as in the label.
+/// Two lower-case hex digits, as in span labels.
 impl fmt::Display for Block {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:02x}", self.0)

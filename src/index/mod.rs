@@ -1,30 +1,36 @@
 //! The index labels (behaviour.md section 7.1) that the policy writes on every object it
-//! admits, in every inventory mode, and reads back from an audited object: which blocks its
+//! admits, in every inventory mode, and reads back from an audited object: which spans its
 //! MACs are in, whether its labels are complete (`indexed`), whether it holds a MAC
 //! (`tracked`). A patch changes only the labels that differ.
 
 pub mod block;
+pub mod span;
 
 use serde_json::{Map, Value};
 
-use crate::index::block::{Block, blocks_of};
-use crate::keys::{BLOCK_LABEL_PREFIX, INDEXED_LABEL, INDEXED_VALUE, TRACKED_LABEL, TRACKED_VALUE};
+use crate::index::block::Block;
+use crate::index::span::{Span, spans_of};
+use crate::keys::{
+    INDEXED_LABEL, INDEXED_VALUE, SPAN_LABEL_PREFIX, TRACKED_LABEL, TRACKED_VALUE,
+    V1_BLOCK_LABEL_PREFIX,
+};
 use crate::mac::Mac;
+use crate::object::owner::Kind;
 
 /// What an object's labels say about its place in the index.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IndexLabels {
-    /// The blocks of its well-formed `mac-block` labels, ascending.
-    pub blocks: Vec<Block>,
-    /// `kubemacpool.io/indexed: "v1"`.
+    /// The spans of its well-formed span labels for its own kind, ascending.
+    pub spans: Vec<Span>,
+    /// `kubemacpool.io/indexed: "v2"`.
     pub indexed: bool,
     /// `kubemacpool.io/tracked: "true"`.
     pub tracked: bool,
 }
 
 impl IndexLabels {
-    /// Reads `metadata.labels` of `object`; labels of the wrong type count as absent.
-    pub fn read(object: &Value) -> IndexLabels {
+    /// Reads `metadata.labels` of `object`, a `kind`; labels of the wrong type count as absent.
+    pub fn read(object: &Value, kind: Kind) -> IndexLabels {
         let Some(labels) = object
             .pointer("/metadata/labels")
             .and_then(Value::as_object)
@@ -32,21 +38,25 @@ impl IndexLabels {
             return IndexLabels::default();
         };
         let is = |key: &str, value: &str| labels.get(key).and_then(Value::as_str) == Some(value);
-        let mut blocks: Vec<Block> = labels.keys().filter_map(|k| Block::from_label(k)).collect();
-        blocks.sort_unstable();
+        let mut spans: Vec<Span> = labels
+            .keys()
+            .filter_map(|key| Span::from_label(kind, key))
+            .collect();
+        spans.sort_unstable();
         IndexLabels {
-            blocks,
+            spans,
             indexed: is(INDEXED_LABEL, INDEXED_VALUE),
             tracked: is(TRACKED_LABEL, TRACKED_VALUE),
         }
     }
 
-    pub fn has_block(&self, block: Block) -> bool {
-        self.blocks.binary_search(&block).is_ok()
+    /// Whether a span label covers `block`.
+    pub fn covers(&self, block: Block) -> bool {
+        self.spans.iter().any(|span| span.contains(block))
     }
 }
 
-/// Whether an object gets `kubemacpool.io/indexed: "v1"` from the policy.
+/// Whether an object gets `kubemacpool.io/indexed: "v2"` from the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Indexed {
     /// VMs the policy handles, with MACs or without: a VM without MACs is indexed too, so the
@@ -57,14 +67,14 @@ pub enum Indexed {
     WhenHolding,
 }
 
-/// Makes the labels of `object` match the MACs it holds: a `mac-block` label per block of
-/// `macs` and no other label with that prefix, `tracked` when it holds one (never removed),
-/// `indexed` as `rule` says (never removed). Labels already right are left untouched, so an
-/// object whose labels are right gets no patch.
-pub fn write_labels(object: &mut Value, macs: &[Mac], rule: Indexed) {
+/// Makes the labels of `object`, a `kind`, match the MACs it holds: a span label per span of
+/// `macs` and no other label with that prefix (nor any `v1` block label), `tracked` when it holds
+/// one (never removed), `indexed` as `rule` says (never removed; `v1` becomes `v2`). Labels
+/// already right are left untouched, so an object whose labels are right gets no patch.
+pub fn write_labels(object: &mut Value, kind: Kind, macs: &[Mac], rule: Indexed) {
     let holds = !macs.is_empty();
-    let blocks = blocks_of(macs.iter().copied());
-    let mut wanted: Vec<(String, &str)> = blocks.iter().map(|b| (b.label(), "")).collect();
+    let spans = spans_of(kind, macs.iter().copied());
+    let mut wanted: Vec<(String, &str)> = spans.iter().map(|s| (s.label(), "")).collect();
     if holds {
         wanted.push((TRACKED_LABEL.to_string(), TRACKED_VALUE));
     }
@@ -74,15 +84,14 @@ pub fn write_labels(object: &mut Value, macs: &[Mac], rule: Indexed) {
     let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };
-    let has_stale = |labels: &Map<String, Value>| {
-        labels.keys().any(|key| {
-            key.starts_with(BLOCK_LABEL_PREFIX)
-                && !Block::from_label(key).is_some_and(|b| blocks.contains(&b))
-        })
+    let stale = |key: &str| {
+        key.starts_with(V1_BLOCK_LABEL_PREFIX)
+            || (key.starts_with(SPAN_LABEL_PREFIX)
+                && !Span::from_label(kind, key).is_some_and(|s| spans.contains(&s)))
     };
     // Nothing to add and nothing to remove: a missing `labels` stays missing.
     let current = metadata.get("labels").and_then(Value::as_object);
-    if wanted.is_empty() && current.is_none_or(|labels| !has_stale(labels)) {
+    if wanted.is_empty() && current.is_none_or(|labels| !labels.keys().any(|k| stale(k))) {
         return;
     }
     let labels = metadata
@@ -94,10 +103,7 @@ pub fn write_labels(object: &mut Value, macs: &[Mac], rule: Indexed) {
     let Some(labels) = labels.as_object_mut() else {
         return;
     };
-    labels.retain(|key, _| {
-        !key.starts_with(BLOCK_LABEL_PREFIX)
-            || Block::from_label(key).is_some_and(|b| blocks.contains(&b))
-    });
+    labels.retain(|key, _| !stale(key));
     for (key, value) in wanted {
         if labels.get(&key).and_then(Value::as_str) != Some(value) {
             labels.insert(key, Value::String(value.to_string()));

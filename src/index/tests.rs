@@ -31,23 +31,20 @@ mod block {
         #[case] block: &str,
     ) {
         assert_eq!(Block::of(mac(text)).to_string(), block);
-        assert_eq!(
-            Block::of(mac(text)).label(),
-            format!("mac-block.kubemacpool.io/{block}")
-        );
+        assert_eq!(Block::from_hex(block), Some(Block::of(mac(text))));
     }
 
     #[rstest]
-    #[case::written("mac-block.kubemacpool.io/3f", Some(0x3f))]
-    #[case::upper_case("mac-block.kubemacpool.io/3F", None)]
-    #[case::one_digit("mac-block.kubemacpool.io/3", None)]
-    #[case::three_digits("mac-block.kubemacpool.io/03f", None)]
-    #[case::other_prefix("kubemacpool.io/3f", None)]
-    fn only_labels_as_the_policy_writes_them_name_a_block(
-        #[case] key: &str,
+    #[case::written("3f", Some(0x3f))]
+    #[case::upper_case("3F", None)]
+    #[case::one_digit("3", None)]
+    #[case::three_digits("03f", None)]
+    #[case::not_hex("3g", None)]
+    fn only_two_lower_case_hex_digits_name_a_block(
+        #[case] digits: &str,
         #[case] octet: Option<u8>,
     ) {
-        assert_eq!(Block::from_label(key), octet.map(Block::new));
+        assert_eq!(Block::from_hex(digits), octet.map(Block::new));
     }
 
     #[test]
@@ -174,5 +171,87 @@ mod block {
             allocate_in_block(&pool, &used, &block, 0),
             Some(mac("02:00:01:00:00:00"))
         );
+    }
+}
+
+/// behaviour.md 7.1: spans, the unit the lists select: 4 blocks for VMs, 16 for Pods.
+mod span {
+    use crate::index::block::Block;
+    use crate::index::span::{Span, spans_of};
+    use crate::mac::Mac;
+    use crate::object::owner::Kind;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::vm_last_of_its_span(Kind::VirtualMachine, 0x3f, "3c-3f")]
+    #[case::vm_first_of_its_span(Kind::VirtualMachine, 0x3c, "3c-3f")]
+    #[case::vm_zero(Kind::VirtualMachine, 0x00, "00-03")]
+    #[case::vm_last(Kind::VirtualMachine, 0xff, "fc-ff")]
+    #[case::pod(Kind::Pod, 0x3f, "30-3f")]
+    #[case::pod_zero(Kind::Pod, 0x00, "00-0f")]
+    #[case::pod_last(Kind::Pod, 0xff, "f0-ff")]
+    fn a_block_is_in_the_span_of_its_kind_written_first_dash_last(
+        #[case] kind: Kind,
+        #[case] block: u8,
+        #[case] span: &str,
+    ) {
+        let found = Span::of(kind, Block::new(block));
+        assert_eq!(found.to_string(), span);
+        assert_eq!(found.label(), format!("mac-blocks.kubemacpool.io/{span}"));
+        assert!(found.contains(Block::new(block)));
+    }
+
+    #[test]
+    fn there_are_64_vm_spans_and_16_pod_spans() {
+        let count = |kind| {
+            let mut spans: Vec<Span> = (0..=255).map(|b| Span::of(kind, Block::new(b))).collect();
+            spans.dedup();
+            spans.len()
+        };
+        assert_eq!(count(Kind::VirtualMachine), 64);
+        assert_eq!(count(Kind::Pod), 16);
+    }
+
+    #[rstest]
+    #[case::vm_span(Kind::VirtualMachine, "mac-blocks.kubemacpool.io/3c-3f", Some("3c-3f"))]
+    #[case::pod_span(Kind::Pod, "mac-blocks.kubemacpool.io/30-3f", Some("30-3f"))]
+    #[case::a_pod_span_on_a_vm(Kind::VirtualMachine, "mac-blocks.kubemacpool.io/30-3f", None)]
+    #[case::a_vm_span_on_a_pod(Kind::Pod, "mac-blocks.kubemacpool.io/3c-3f", None)]
+    #[case::not_aligned(Kind::VirtualMachine, "mac-blocks.kubemacpool.io/3d-40", None)]
+    #[case::upper_case(Kind::VirtualMachine, "mac-blocks.kubemacpool.io/3C-3F", None)]
+    #[case::one_block(Kind::VirtualMachine, "mac-blocks.kubemacpool.io/3c", None)]
+    #[case::v1_block_label(Kind::VirtualMachine, "mac-block.kubemacpool.io/3c", None)]
+    #[case::other_prefix(Kind::Pod, "kubemacpool.io/30-3f", None)]
+    fn only_labels_as_the_policy_writes_them_for_the_kind_name_a_span(
+        #[case] kind: Kind,
+        #[case] key: &str,
+        #[case] span: Option<&str>,
+    ) {
+        assert_eq!(
+            Span::from_label(kind, key)
+                .map(|s| s.to_string())
+                .as_deref(),
+            span
+        );
+    }
+
+    #[test]
+    fn spans_of_macs_are_ascending_and_unique() {
+        let macs = [
+            "02:00:00:00:3f:01",
+            "02:00:00:00:01:01",
+            "02:00:00:01:3c:02",
+        ]
+        .map(|m| Mac::parse(m).unwrap());
+        let vm: Vec<String> = spans_of(Kind::VirtualMachine, macs)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(vm, ["00-03", "3c-3f"]);
+        let pod: Vec<String> = spans_of(Kind::Pod, macs)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(pod, ["00-0f", "30-3f"]);
     }
 }

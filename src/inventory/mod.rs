@@ -1,7 +1,7 @@
 //! The inventory: the MACs the cluster's VirtualMachines and Pods hold, and who holds each,
 //! derived on every admission from host list calls: two by kind (behaviour.md section 7), or
-//! under `indexed` the lists of the blocks a request needs and of the objects not indexed yet
-//! (section 7.1).
+//! under `indexed` the lists of the spans that hold the blocks a request needs and of the
+//! objects not indexed yet (section 7.1).
 
 pub mod held_macs;
 pub mod pod;
@@ -17,6 +17,7 @@ use memchr::memmem;
 
 use crate::host::Cluster;
 use crate::index::block::Block;
+use crate::index::span::Span;
 use crate::keys::{LEGACY_POD_SELECTOR, LEGACY_VM_SELECTOR, NETWORKS_ANNOTATION, TRACKED_SELECTOR};
 use crate::mac::Mac;
 use crate::object::owner::{Identity, Kind, Owner};
@@ -153,12 +154,12 @@ pub struct Inventory {
     /// Every list the host answered, in call order.
     lists: Vec<Vec<u8>>,
     holders: Vec<(Mac, Source)>,
-    /// `indexed`: the blocks whose two lists are in `lists` (each is listed once).
-    blocks: BTreeSet<Block>,
+    /// `indexed`: the spans whose lists are in `lists` (each query is made once).
+    spans: BTreeSet<Span>,
 }
 
 /// Byte offsets fit in `u32`: a guest's memory is at most 4 GiB.
-/// At most 2 x 256 block lists and four others: list indexes fit in `u16`.
+/// At most 64 + 16 span lists and four others: list indexes fit in `u16`.
 fn source(kind: Kind, list: usize, range: Range<usize>) -> Source {
     Source {
         kind,
@@ -170,8 +171,8 @@ fn source(kind: Kind, list: usize, range: Range<usize>) -> Source {
 
 impl Inventory {
     /// Lists VirtualMachines, then Pods, as `mode` selects them, and reads the MACs they hold.
-    /// For `indexed`, the lists of the needed blocks (ascending), then the objects not indexed
-    /// yet (behaviour.md 7.1); the other modes list by kind. Makes no call when nothing is
+    /// For `indexed`, the lists of the needed blocks' spans (ascending), then the objects not
+    /// indexed yet (behaviour.md 7.1); the other modes list by kind. Makes no call when nothing is
     /// needed: a request that checks no MAC and fills no blank needs no inventory.
     pub fn load_for(
         cluster: &impl Cluster,
@@ -199,20 +200,22 @@ impl Inventory {
         Ok(inventory)
     }
 
-    /// `indexed`: the VMs, then the Pods, labelled with `block`, unless listed already.
-    /// Returns whether it listed them.
+    /// `indexed`: the VMs labelled with `block`'s VM span, then the Pods labelled with its Pod
+    /// span, each unless listed already. Returns whether it listed anything.
     pub fn load_block(
         &mut self,
         cluster: &impl Cluster,
         block: Block,
     ) -> Result<bool, InventoryError> {
-        if !self.blocks.insert(block) {
-            return Ok(false);
+        let mut listed = false;
+        for call in [&VM_LIST, &POD_LIST] {
+            let span = Span::of(call.kind, block);
+            if self.spans.insert(span) {
+                self.list(cluster, call, Some(&span.label()))?;
+                listed = true;
+            }
         }
-        let selector = block.label();
-        self.list(cluster, &VM_LIST, Some(&selector))?;
-        self.list(cluster, &POD_LIST, Some(&selector))?;
-        Ok(true)
+        Ok(listed)
     }
 
     /// One list call, its MACs added to the holders.

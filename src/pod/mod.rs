@@ -120,7 +120,7 @@ fn collisions(
     let holder = audit::Holder {
         kind: Kind::Pod,
         identity: identity(namespace, &metadata),
-        labels: IndexLabels::read(request.object),
+        labels: IndexLabels::read(request.object, Kind::Pod),
     };
     audit::report(cluster, settings, &holder, &held)
         .map_err(|e| PodError::Allocation(AllocationError::from(e)))
@@ -196,7 +196,12 @@ fn mutate(
     if rewrite {
         set_networks(&mut mutated, selection.to_annotation());
     }
-    write_labels(&mut mutated, &carried.holds, Indexed::WhenHolding);
+    write_labels(
+        &mut mutated,
+        Kind::Pod,
+        &carried.holds,
+        Indexed::WhenHolding,
+    );
     Ok(Verdict::changed(request.object, mutated, carried.warnings))
 }
 
@@ -216,7 +221,7 @@ fn keeps_networks(request: &Request<'_>, settings: &Settings) -> bool {
 /// index labels made to match the MACs its annotation holds, and nothing else; no host call.
 /// Pods without the tracking label, launcher pods among them, pass unchanged.
 fn reindex(request: &Request<'_>) -> Verdict {
-    let labels = IndexLabels::read(request.object);
+    let labels = IndexLabels::read(request.object, Kind::Pod);
     if !labels.tracked {
         return Verdict::accept();
     }
@@ -224,7 +229,7 @@ fn reindex(request: &Request<'_>) -> Verdict {
         .map(|n| multus::held_macs(n).collect())
         .unwrap_or_default();
     let mut mutated = request.object.clone();
-    write_labels(&mut mutated, &held, Indexed::WhenHolding);
+    write_labels(&mut mutated, Kind::Pod, &held, Indexed::WhenHolding);
     Verdict::changed(request.object, mutated, Vec::new())
 }
 

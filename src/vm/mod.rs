@@ -135,7 +135,7 @@ fn collisions(
             &vm.metadata.name,
             None,
         ),
-        labels: IndexLabels::read(request.object),
+        labels: IndexLabels::read(request.object, Kind::VirtualMachine),
     };
     audit::report(cluster, settings, &holder, &held)
         .map_err(|e| VmError::Allocation(AllocationError::from(e)))
@@ -194,7 +194,12 @@ fn mutate(
             set_mac(&mut mutated, index, text);
         }
     }
-    write_labels(&mut mutated, &carried.holds, Indexed::Always);
+    write_labels(
+        &mut mutated,
+        Kind::VirtualMachine,
+        &carried.holds,
+        Indexed::Always,
+    );
     Ok(Verdict::changed(request.object, mutated, carried.warnings))
 }
 

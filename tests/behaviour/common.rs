@@ -148,3 +148,29 @@ pub fn run(payload: &[u8], cluster: &MemoryCluster) -> ValidationResponse {
     );
     response
 }
+
+/// The span of `kind` that holds `block` (two hex digits), as behaviour.md 7.1 writes it:
+/// 4 blocks for VMs, 16 for Pods, `<first>-<last>`.
+pub fn span(kind: &str, block: &str) -> String {
+    let width = if kind == "Pod" { 16 } else { 4 };
+    let first = u8::from_str_radix(block, 16).unwrap() / width * width;
+    format!("{first:02x}-{:02x}", first + (width - 1))
+}
+
+/// `mac-blocks.kubemacpool.io/<span>`: the index label of a `kind` holding a MAC of `block`.
+pub fn span_label(kind: &str, block: &str) -> String {
+    format!("mac-blocks.kubemacpool.io/{}", span(kind, block))
+}
+
+/// The spans of an object's index labels, sorted.
+pub fn spans_labelled(object: &Value) -> Vec<String> {
+    let mut spans: Vec<String> = object["metadata"]["labels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, _)| k.strip_prefix("mac-blocks.kubemacpool.io/"))
+        .map(str::to_string)
+        .collect();
+    spans.sort();
+    spans
+}

@@ -1,23 +1,46 @@
 //! behaviour.md 7.1, `inventory: indexed` (the default), against a cluster that evaluates label
-//! selectors as the API server does: the calls and their order, the labels written, what is
-//! seen and what is not, allocation inside one block and across blocks, Pod UPDATE, and the
-//! audit's index holes in every mode.
+//! selectors as the API server does: the span lists and their order, the labels written, what
+//! is seen and what is not (objects indexed by `v1` among them), allocation inside one block and
+//! across blocks, Pod UPDATE, and the audit's index holes in every mode.
 
-use crate::common::{NETWORKS, iface, multus_net, pod, pod_net, review, run, vm};
+use crate::common::{NETWORKS, iface, multus_net, pod, pod_net, review, run, span, span_label, vm};
 use kubemacpool_policy::protocol::allocation_hash;
 use kubemacpool_policy::testing::MemoryCluster;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
-const LEGACY_VMS: &str = "VirtualMachine kubemacpool.io/indexed!=v1";
-const LEGACY_PODS: &str = "Pod kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v1";
+const LEGACY_VMS: &str = "VirtualMachine kubemacpool.io/indexed!=v2";
+const LEGACY_PODS: &str = "Pod kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v2";
 const UID: &str = "705ab4f5-6393-11e8-b7cc-42010a800002";
 
-fn block_lists(block: &str) -> [String; 2] {
-    [
-        format!("VirtualMachine mac-block.kubemacpool.io/{block}"),
-        format!("Pod mac-block.kubemacpool.io/{block}"),
-    ]
+fn vm_label(block: &str) -> String {
+    span_label("VirtualMachine", block)
+}
+
+fn pod_label(block: &str) -> String {
+    span_label("Pod", block)
+}
+
+/// The span queries of `blocks` in the order given: the VM span, then the Pod span, of each,
+/// each query once.
+fn span_lists(blocks: &[&str]) -> Vec<String> {
+    let mut calls: Vec<String> = Vec::new();
+    for block in blocks {
+        for call in [
+            format!("VirtualMachine {}", vm_label(block)),
+            format!("Pod {}", pod_label(block)),
+        ] {
+            if !calls.contains(&call) {
+                calls.push(call);
+            }
+        }
+    }
+    calls
+}
+
+fn with_legacy_lists(mut calls: Vec<String>) -> Vec<String> {
+    calls.extend([LEGACY_VMS.to_string(), LEGACY_PODS.to_string()]);
+    calls
 }
 
 /// The block the policy picks for an object in the default range (all 256 blocks hold pool
@@ -91,7 +114,7 @@ fn mutated(response: &ValidationResponse) -> &Value {
 }
 
 #[test]
-fn a_vm_create_lists_its_block_then_the_objects_not_indexed_yet() {
+fn a_vm_create_lists_its_blocks_spans_then_the_objects_not_indexed_yet() {
     let cluster = MemoryCluster::default();
     let response = run(
         &review(
@@ -104,9 +127,10 @@ fn a_vm_create_lists_its_block_then_the_objects_not_indexed_yet() {
         &cluster,
     );
     let block = object_block("VirtualMachine", "default", "vm1");
-    let mut expected = block_lists(&block).to_vec();
-    expected.extend([LEGACY_VMS.to_string(), LEGACY_PODS.to_string()]);
-    assert_eq!(cluster.list_calls(), expected);
+    assert_eq!(
+        cluster.list_calls(),
+        with_legacy_lists(span_lists(&[&block]))
+    );
     // Every call keeps section 7's field masks.
     for call in cluster.calls() {
         if let kubemacpool_policy::testing::Call::ListAll {
@@ -141,7 +165,7 @@ fn an_admitted_vm_carries_the_index_labels_of_its_macs() {
         vec![
             iface("default", "masquerade", None),
             iface("blue", "bridge", Some("02:00:00:00:3f:01")),
-            // Not eligible: its MAC is not held, so it has no block label.
+            // Not eligible: its MAC is not held, so it has no span label.
             iface("pod2", "bridge", Some("02:00:00:00:4a:01")),
         ],
         vec![pod_net("default"), multus_net("blue"), pod_net("pod2")],
@@ -154,15 +178,15 @@ fn an_admitted_vm_carries_the_index_labels_of_its_macs() {
     let allocated = block_of(&macs_of_vm(result)[0]);
     let mut expected = json!({
         "kubemacpool.io/tracked": "true",
-        "kubemacpool.io/indexed": "v1",
-        "mac-block.kubemacpool.io/3f": ""
+        "kubemacpool.io/indexed": "v2",
+        "mac-blocks.kubemacpool.io/3c-3f": ""
     });
-    expected[format!("mac-block.kubemacpool.io/{allocated}")] = json!("");
+    expected[vm_label(&allocated)] = json!("");
     assert_eq!(labels(result), expected);
 }
 
 #[test]
-fn requested_macs_blocks_are_listed_in_ascending_order_with_the_objects_block() {
+fn the_spans_of_requested_macs_and_the_objects_block_are_listed_by_ascending_block_once_each() {
     let object = vm(
         "default",
         "vm1",
@@ -178,16 +202,10 @@ fn requested_macs_blocks_are_listed_in_ascending_order_with_the_objects_block() 
         &review("VirtualMachine", "CREATE", &object, None, json!({})),
         &cluster,
     );
-    let mut blocks = vec![
-        "01".to_string(),
-        "fe".to_string(),
-        object_block("VirtualMachine", "default", "vm1"),
-    ];
+    let own = object_block("VirtualMachine", "default", "vm1");
+    let mut blocks = vec!["01", "fe", own.as_str()];
     blocks.sort();
-    blocks.dedup();
-    let mut expected: Vec<String> = blocks.iter().flat_map(|b| block_lists(b)).collect();
-    expected.extend([LEGACY_VMS.to_string(), LEGACY_PODS.to_string()]);
-    assert_eq!(cluster.list_calls(), expected);
+    assert_eq!(cluster.list_calls(), with_legacy_lists(span_lists(&blocks)));
 }
 
 #[test]
@@ -210,10 +228,7 @@ fn under_duplicate_macs_allow_a_requested_mac_needs_no_list() {
         &cluster,
     );
     assert!(cluster.list_calls().is_empty());
-    assert_eq!(
-        labels(mutated(&response))["mac-block.kubemacpool.io/fe"],
-        json!("")
-    );
+    assert_eq!(labels(mutated(&response))[vm_label("fe")], json!(""));
 }
 
 #[test]
@@ -245,7 +260,7 @@ fn a_reapply_makes_no_list_call_and_writes_only_missing_labels() {
     assert_eq!(macs_of_vm(result), vec!["02:00:00:00:fe:01"]);
     assert_eq!(
         labels(result),
-        json!({"kubemacpool.io/tracked": "true", "mac-block.kubemacpool.io/fe": "", "kubemacpool.io/indexed": "v1"})
+        json!({"kubemacpool.io/tracked": "true", "mac-blocks.kubemacpool.io/fc-ff": "", "kubemacpool.io/indexed": "v2"})
     );
     // With its labels right, the same UPDATE of the same object is no patch at all.
     stored["metadata"]["labels"] = labels(result);
@@ -264,7 +279,7 @@ fn a_reapply_makes_no_list_call_and_writes_only_missing_labels() {
 }
 
 #[test]
-fn a_stale_block_label_is_removed_on_vm_update() {
+fn a_vm_update_makes_v1_labels_v2_and_removes_stale_span_labels() {
     let mut stored = vm(
         "default",
         "vm1",
@@ -274,10 +289,13 @@ fn a_stale_block_label_is_removed_on_vm_update() {
     stored["metadata"]["labels"] = json!({
         "app": "db",
         "kubemacpool.io/tracked": "true",
+        // As the previous index wrote them.
         "kubemacpool.io/indexed": "v1",
         "mac-block.kubemacpool.io/fe": "",
-        "mac-block.kubemacpool.io/07": "",
-        "mac-block.kubemacpool.io/FE": ""
+        // Another span, a Pod span, a spelling the policy never writes.
+        "mac-blocks.kubemacpool.io/04-07": "",
+        "mac-blocks.kubemacpool.io/f0-ff": "",
+        "mac-blocks.kubemacpool.io/FC-FF": ""
     });
     let response = run(
         &review(
@@ -291,14 +309,14 @@ fn a_stale_block_label_is_removed_on_vm_update() {
     );
     assert_eq!(
         labels(mutated(&response)),
-        json!({"app": "db", "kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/fe": ""})
+        json!({"app": "db", "kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v2", "mac-blocks.kubemacpool.io/fc-ff": ""})
     );
 }
 
 #[test]
-fn a_mac_held_by_an_object_of_another_block_is_not_seen() {
-    // A correctly indexed VM holding a MAC of block 01 is in no list of a request that needs
-    // only block fe: the request's answer is the same with or without it.
+fn a_mac_held_by_an_object_of_another_span_is_not_seen() {
+    // A correctly indexed VM holding a MAC of block 01 (span 00-03) is in no list of a request
+    // that needs only block fe: the request's answer is the same with or without it.
     let object = vm(
         "default",
         "vm1",
@@ -308,7 +326,7 @@ fn a_mac_held_by_an_object_of_another_block_is_not_seen() {
     let other = holder_vm(
         "elsewhere",
         "02:00:00:00:01:01",
-        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/01": ""}),
+        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v2", "mac-blocks.kubemacpool.io/00-03": ""}),
     );
     let with = MemoryCluster::new(vec![other], vec![]);
     let payload = review("VirtualMachine", "CREATE", &object, None, json!({}));
@@ -317,11 +335,11 @@ fn a_mac_held_by_an_object_of_another_block_is_not_seen() {
         serde_json::to_string(&seen).unwrap(),
         serde_json::to_string(&run(&payload, &MemoryCluster::default())).unwrap()
     );
-    assert!(!with.list_calls().iter().any(|c| c.contains("/01")));
+    assert!(!with.list_calls().iter().any(|c| c.contains("/00-03")));
 }
 
 #[test]
-fn legacy_vms_and_legacy_tracked_pods_are_seen_unlabelled_pods_are_not() {
+fn legacy_and_v1_indexed_vms_and_tracked_pods_are_seen_unlabelled_pods_are_not() {
     let object = vm(
         "default",
         "vm1",
@@ -329,13 +347,27 @@ fn legacy_vms_and_legacy_tracked_pods_are_seen_unlabelled_pods_are_not() {
             iface("a", "bridge", Some("02:00:00:00:fe:01")),
             iface("b", "bridge", Some("02:00:00:00:fe:02")),
             iface("c", "bridge", Some("02:00:00:00:fe:03")),
+            iface("d", "bridge", Some("02:00:00:00:fe:04")),
+            iface("e", "bridge", Some("02:00:00:00:fe:05")),
         ],
-        vec![multus_net("a"), multus_net("b"), multus_net("c")],
-    );
-    let cluster = MemoryCluster::new(
-        // Created before the policy: no labels at all.
-        vec![holder_vm("legacy-vm", "02:00:00:00:fe:01", json!({}))],
         vec![
+            multus_net("a"),
+            multus_net("b"),
+            multus_net("c"),
+            multus_net("d"),
+            multus_net("e"),
+        ],
+    );
+    // As the previous index (`v1`) labelled them: block labels, which no v2 list selects.
+    let v1 = json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/fe": ""});
+    let cluster = MemoryCluster::new(
+        vec![
+            // Created before the policy: no labels at all.
+            holder_vm("legacy-vm", "02:00:00:00:fe:01", json!({})),
+            holder_vm("v1-vm", "02:00:00:00:fe:04", v1.clone()),
+        ],
+        vec![
+            holder_pod("v1-pod", "02:00:00:00:fe:05", v1),
             // Labelled by an older version or the adoption step: tracked, not indexed.
             holder_pod(
                 "legacy-pod",
@@ -355,12 +387,14 @@ fn legacy_vms_and_legacy_tracked_pods_are_seen_unlabelled_pods_are_not() {
         vec![
             "MAC address 02:00:00:00:fe:01 requested for interface a is already used by VirtualMachine other/legacy-vm",
             "MAC address 02:00:00:00:fe:02 requested for interface b is already used by Pod other/legacy-pod",
+            "MAC address 02:00:00:00:fe:04 requested for interface d is already used by VirtualMachine other/v1-vm",
+            "MAC address 02:00:00:00:fe:05 requested for interface e is already used by Pod other/v1-pod",
         ]
     );
 }
 
 #[test]
-fn an_indexed_holder_of_a_requested_mac_is_found_through_its_block_label() {
+fn an_indexed_holder_of_a_requested_mac_is_found_through_its_span_label() {
     let object = vm(
         "default",
         "vm1",
@@ -371,7 +405,7 @@ fn an_indexed_holder_of_a_requested_mac_is_found_through_its_block_label() {
         vec![holder_vm(
             "indexed-vm",
             "02:00:00:00:fe:01",
-            json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/fe": ""}),
+            json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v2", "mac-blocks.kubemacpool.io/fc-ff": ""}),
         )],
         vec![],
     );
@@ -399,7 +433,7 @@ fn one_block_pool() -> Value {
 }
 
 #[test]
-fn a_pool_inside_one_block_lists_only_that_block() {
+fn a_pool_inside_one_block_lists_only_that_blocks_spans() {
     let cluster = MemoryCluster::default();
     let response = run(
         &review(
@@ -411,9 +445,7 @@ fn a_pool_inside_one_block_lists_only_that_block() {
         ),
         &cluster,
     );
-    let mut expected = block_lists("3f").to_vec();
-    expected.extend([LEGACY_VMS.to_string(), LEGACY_PODS.to_string()]);
-    assert_eq!(cluster.list_calls(), expected);
+    assert_eq!(cluster.list_calls(), with_legacy_lists(span_lists(&["3f"])));
     let macs = macs_of_vm(mutated(&response));
     assert!(
         macs.iter().all(|m| m.starts_with("02:00:00:00:3f:0")),
@@ -421,11 +453,13 @@ fn a_pool_inside_one_block_lists_only_that_block() {
     );
 }
 
-/// Two blocks of two addresses each: 02:00:00:00:10:00-01 and 02:00:00:00:11:00-01.
-fn two_block_pool() -> Value {
+/// Two blocks of two addresses each: 02:00:00:00:<first>:00-01 and 02:00:00:00:<second>:00-01.
+fn two_block_pool(first: &str, second: &str) -> Value {
+    let before_second = u8::from_str_radix(second, 16).unwrap() - 1;
     json!({
-        "rangeStart": "02:00:00:00:10:00", "rangeEnd": "02:00:00:00:11:01",
-        "excludedMacs": ["02:00:00:00:10:02-02:00:00:00:10:ff"]
+        "rangeStart": format!("02:00:00:00:{first}:00"),
+        "rangeEnd": format!("02:00:00:00:{second}:01"),
+        "excludedMacs": [format!("02:00:00:00:{first}:02-02:00:00:00:{before_second:02x}:ff")]
     })
 }
 
@@ -436,57 +470,73 @@ fn block_holders(block: &str) -> Vec<Value> {
             holder_vm(
                 &format!("full-{block}-{low}"),
                 &format!("02:00:00:00:{block}:{low}"),
-                json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", format!("mac-block.kubemacpool.io/{block}"): ""}),
+                json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v2", vm_label(block): ""}),
             )
         })
         .collect()
 }
 
-#[test]
-fn a_full_block_moves_the_search_to_the_next_block_listed_after_the_legacy_lists() {
-    let object = vm(
+fn single_nic_vm() -> Value {
+    vm(
         "default",
         "vm1",
         vec![iface("default", "masquerade", None)],
         vec![pod_net("default")],
-    );
-    // Find which of the two blocks the object's hash picks, and fill it.
-    let probe = MemoryCluster::default();
-    run(
-        &review("VirtualMachine", "CREATE", &object, None, two_block_pool()),
-        &probe,
-    );
-    let own = probe.list_calls()[0]
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let next = if own == "10" { "11" } else { "10" };
-    let cluster = MemoryCluster::new(block_holders(&own), vec![]);
+    )
+}
+
+/// With both blocks free, the block the object's hash picks and the other one.
+fn own_and_next_block(pool: &Value) -> (String, String) {
     let response = run(
-        &review("VirtualMachine", "CREATE", &object, None, two_block_pool()),
-        &cluster,
+        &review(
+            "VirtualMachine",
+            "CREATE",
+            &single_nic_vm(),
+            None,
+            pool.clone(),
+        ),
+        &MemoryCluster::default(),
     );
-    let mut expected = block_lists(&own).to_vec();
-    expected.extend([LEGACY_VMS.to_string(), LEGACY_PODS.to_string()]);
-    expected.extend(block_lists(next));
-    assert_eq!(cluster.list_calls(), expected);
-    assert_eq!(block_of(&macs_of_vm(mutated(&response))[0]), next);
+    let own = block_of(&macs_of_vm(mutated(&response))[0]);
+    let blocks = [&pool["rangeStart"], &pool["rangeEnd"]].map(|m| block_of(m.as_str().unwrap()));
+    let next = blocks.iter().find(|b| **b != own).unwrap().clone();
+    (own, next)
+}
+
+#[test]
+fn a_full_block_moves_the_search_to_the_next_block_listing_its_spans_not_made_yet() {
+    // Blocks 10 and 14: VM spans 10-13 and 14-17, one Pod span 10-1f. Blocks 10 and 11: one
+    // VM span and one Pod span, so moving makes no new call.
+    for (first, second, new_calls) in [("10", "14", 1), ("10", "11", 0)] {
+        let pool = two_block_pool(first, second);
+        let (own, next) = own_and_next_block(&pool);
+        let cluster = MemoryCluster::new(block_holders(&own), vec![]);
+        let response = run(
+            &review("VirtualMachine", "CREATE", &single_nic_vm(), None, pool),
+            &cluster,
+        );
+        let mut expected = with_legacy_lists(span_lists(&[&own]));
+        let moved = span_lists(&[&own, &next]).split_off(span_lists(&[&own]).len());
+        assert_eq!(moved.len(), new_calls, "{moved:?}");
+        expected.extend(moved);
+        assert_eq!(cluster.list_calls(), expected);
+        assert_eq!(block_of(&macs_of_vm(mutated(&response))[0]), next);
+    }
 }
 
 #[test]
 fn every_block_full_is_the_range_is_full() {
-    let object = vm(
-        "default",
-        "vm1",
-        vec![iface("default", "masquerade", None)],
-        vec![pod_net("default")],
-    );
     let mut vms = block_holders("10");
-    vms.extend(block_holders("11"));
+    vms.extend(block_holders("14"));
     let cluster = MemoryCluster::new(vms, vec![]);
     let response = run(
-        &review("VirtualMachine", "CREATE", &object, None, two_block_pool()),
+        &review(
+            "VirtualMachine",
+            "CREATE",
+            &single_nic_vm(),
+            None,
+            two_block_pool("10", "14"),
+        ),
         &cluster,
     );
     assert_eq!(
@@ -495,11 +545,12 @@ fn every_block_full_is_the_range_is_full() {
             "Failed to create virtual machine allocation error: Failed to allocate mac to the vm object: the range is full"
         )
     );
-    assert_eq!(
-        cluster.list_calls().len(),
-        6,
-        "both blocks and the legacy lists, each once"
-    );
+    // Both blocks' spans and the legacy lists, each query once.
+    let mut calls = cluster.list_calls();
+    calls.sort();
+    let mut expected = with_legacy_lists(span_lists(&["10", "14"]));
+    expected.sort();
+    assert_eq!(calls, expected);
 }
 
 #[test]
@@ -524,7 +575,7 @@ fn an_empty_pool_with_blanks_is_the_range_is_full_without_a_list_call() {
 }
 
 #[test]
-fn the_blanks_of_a_pod_land_in_its_block_and_it_carries_the_labels() {
+fn the_blanks_of_a_pod_land_in_its_block_and_it_carries_its_pod_span_label() {
     let object = pod(
         "default",
         "p1",
@@ -550,9 +601,9 @@ fn the_blanks_of_a_pod_land_in_its_block_and_it_carries_the_labels() {
     assert!(macs.iter().all(|m| block_of(m) == block));
     assert_eq!(
         labels(result),
-        json!({"app": "demo", "kubemacpool.io/tracked": "true", format!("mac-block.kubemacpool.io/{block}"): "", "kubemacpool.io/indexed": "v1"})
+        json!({"app": "demo", "kubemacpool.io/tracked": "true", pod_label(&block): "", "kubemacpool.io/indexed": "v2"})
     );
-    assert_eq!(cluster.list_calls()[..2], block_lists(&block));
+    assert_eq!(cluster.list_calls()[..2], span_lists(&[&block]));
 }
 
 fn pod_update(object: &Value) -> (ValidationResponse, MemoryCluster) {
@@ -569,7 +620,7 @@ fn a_tracked_pod_update_gets_its_index_labels_and_nothing_else_without_a_host_ca
     let mut object = holder_pod(
         "p1",
         "02:00:00:00:fe:01",
-        json!({"kubemacpool.io/tracked": "true", "mac-block.kubemacpool.io/07": ""}),
+        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/fe": "", "mac-blocks.kubemacpool.io/00-0f": ""}),
     );
     object["metadata"]["annotations"]["kubemacpool.io/reindex"] = json!("2026-12-01T10:00:00Z");
     let (response, cluster) = pod_update(&object);
@@ -577,7 +628,7 @@ fn a_tracked_pod_update_gets_its_index_labels_and_nothing_else_without_a_host_ca
     let result = mutated(&response);
     assert_eq!(
         labels(result),
-        json!({"kubemacpool.io/tracked": "true", "mac-block.kubemacpool.io/fe": "", "kubemacpool.io/indexed": "v1"})
+        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v2", "mac-blocks.kubemacpool.io/f0-ff": ""})
     );
     let mut rest = result.clone();
     rest["metadata"]["labels"] = object["metadata"]["labels"].clone();
@@ -600,16 +651,16 @@ fn an_untracked_pod_update_and_a_launcher_pod_update_pass_unchanged() {
 }
 
 #[test]
-fn a_tracked_pod_whose_annotation_holds_nothing_loses_its_block_labels_keeps_tracked() {
+fn a_tracked_pod_whose_annotation_holds_nothing_loses_its_span_labels_keeps_tracked() {
     let object = holder_pod(
         "p1",
         "not-a-mac",
-        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/fe": ""}),
+        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v2", "mac-blocks.kubemacpool.io/f0-ff": "", "mac-block.kubemacpool.io/fe": ""}),
     );
     let (response, _) = pod_update(&object);
     assert_eq!(
         labels(mutated(&response)),
-        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1"})
+        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v2"})
     );
 }
 
@@ -633,7 +684,7 @@ fn pod_update_repairs_labels_in_every_mode() {
             &cluster,
         );
         assert_eq!(
-            labels(mutated(&response))["mac-block.kubemacpool.io/fe"],
+            labels(mutated(&response))[pod_label("fe")],
             json!(""),
             "{mode}"
         );
@@ -656,40 +707,48 @@ fn audit(object: &Value, settings: Value) -> (ValidationResponse, MemoryCluster)
     (response, cluster)
 }
 
-const INDEXED_FE: &str = r#"{"kubemacpool.io/tracked":"true","kubemacpool.io/indexed":"v1","mac-block.kubemacpool.io/fe":""}"#;
+/// A VM indexed as v2 with a MAC of block fe.
+const INDEXED_FE: &str = r#"{"kubemacpool.io/tracked":"true","kubemacpool.io/indexed":"v2","mac-blocks.kubemacpool.io/fc-ff":""}"#;
 
 fn labelled(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
 #[test]
-fn an_indexed_vm_missing_its_block_label_is_an_index_hole() {
+fn an_indexed_vm_missing_its_span_label_is_an_index_hole() {
     let vm = holder_vm(
         "hole",
         "02:00:00:00:fe:01",
-        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1"}),
+        // A Pod span and a v1 block label do not cover a VM's MAC.
+        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v2", "mac-blocks.kubemacpool.io/f0-ff": "", "mac-block.kubemacpool.io/fe": ""}),
     );
     let (response, cluster) = audit(&vm, json!({}));
     assert_eq!(response.code, Some(409));
     assert_eq!(
         response.message.as_deref(),
         Some(
-            "index hole: MAC 02:00:00:00:fe:01 on interface blue is hidden from admissions: label mac-block.kubemacpool.io/fe is missing; re-apply the VirtualMachine to repair it"
+            "index hole: MAC 02:00:00:00:fe:01 on interface blue is hidden from admissions: label mac-blocks.kubemacpool.io/fc-ff is missing; re-apply the VirtualMachine to repair it"
         )
     );
-    assert_eq!(cluster.list_calls()[..2], block_lists("fe"));
+    assert_eq!(cluster.list_calls()[..2], span_lists(&["fe"]));
 }
 
 #[test]
-fn objects_in_a_legacy_list_or_with_their_block_label_are_no_hole() {
+fn objects_in_a_legacy_list_or_with_their_span_label_are_no_hole() {
     for vm in [
         holder_vm("legacy", "02:00:00:00:fe:01", json!({})),
+        // Indexed by v1: in the legacy list until re-indexed.
+        holder_vm(
+            "v1",
+            "02:00:00:00:fe:01",
+            json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/fe": ""}),
+        ),
         holder_vm("right", "02:00:00:00:fe:01", labelled(INDEXED_FE)),
         // Extra labels are never a hole.
         holder_vm(
             "extra",
             "02:00:00:00:fe:01",
-            json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1", "mac-block.kubemacpool.io/fe": "", "mac-block.kubemacpool.io/01": ""}),
+            json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v2", "mac-blocks.kubemacpool.io/fc-ff": "", "mac-blocks.kubemacpool.io/00-03": ""}),
         ),
     ] {
         let (response, _) = audit(&vm, json!({}));
@@ -707,12 +766,12 @@ fn objects_in_a_legacy_list_or_with_their_block_label_are_no_hole() {
 }
 
 #[test]
-fn a_pod_without_tracked_and_without_its_block_label_is_a_hole_under_indexed() {
+fn a_pod_without_tracked_and_without_its_span_label_is_a_hole_under_indexed() {
     let (response, _) = audit(&holder_pod("p", "02:00:00:00:fe:01", json!({})), json!({}));
     assert_eq!(
         response.message.as_deref(),
         Some(
-            "index hole: MAC 02:00:00:00:fe:01 on network blue-net is hidden from admissions: label mac-block.kubemacpool.io/fe is missing; label the Pod with kubemacpool.io/tracked=true to repair it"
+            "index hole: MAC 02:00:00:00:fe:01 on network blue-net is hidden from admissions: label mac-blocks.kubemacpool.io/f0-ff is missing; label the Pod with kubemacpool.io/tracked=true to repair it"
         )
     );
 }
@@ -740,7 +799,7 @@ fn a_collision_and_a_hole_share_one_message() {
     let object = holder_vm(
         "hole",
         "02:00:00:00:fe:01",
-        json!({"kubemacpool.io/indexed": "v1"}),
+        json!({"kubemacpool.io/indexed": "v2"}),
     );
     let mut stored = object.clone();
     stored["metadata"]["uid"] = json!(UID);
@@ -765,20 +824,27 @@ mod property {
     use super::*;
     use proptest::prelude::*;
 
-    /// Three blocks (10, 11, 12) of four pool addresses each: collisions are forced.
+    /// Three blocks of four pool addresses each, 10, 14 and 20: VM spans 10-13, 14-17 and
+    /// 20-23, Pod spans 10-1f and 20-2f. Collisions are forced.
+    const BLOCKS: [&str; 3] = ["10", "14", "20"];
+
     fn settings() -> Value {
         json!({
-            "rangeStart": "02:00:00:00:10:00", "rangeEnd": "02:00:00:00:12:ff",
+            "rangeStart": "02:00:00:00:10:00", "rangeEnd": "02:00:00:00:20:ff",
             "excludedMacs": [
-                "02:00:00:00:10:04-02:00:00:00:10:ff",
-                "02:00:00:00:11:04-02:00:00:00:11:ff",
-                "02:00:00:00:12:04-02:00:00:00:12:ff"
+                "02:00:00:00:10:04-02:00:00:00:13:ff",
+                "02:00:00:00:14:04-02:00:00:00:1f:ff",
+                "02:00:00:00:20:04-02:00:00:00:20:ff"
             ]
         })
     }
 
     fn pool_mac(index: u8) -> String {
-        format!("02:00:00:00:{:02x}:{:02x}", 0x10 + index / 4 % 3, index % 4)
+        format!(
+            "02:00:00:00:{}:{:02x}",
+            BLOCKS[usize::from(index / 4 % 3)],
+            index % 4
+        )
     }
 
     #[derive(Debug, Clone)]
@@ -786,40 +852,59 @@ mod property {
         pod: bool,
         mac: u8,
         tracked: bool,
-        /// 0: no `indexed` label, 1: `v1`, 2: another value.
+        /// 0: no `indexed` label, 1: `v2`, 2: `v1` (the previous index), 3: another value.
         indexed: u8,
-        /// 0: no block label, 1: its own block, 2: another block.
-        block_label: u8,
+        /// 0: no index label; 1: its own span; 2: the span of block 14 (its kind's); 3: its
+        /// block's span of the other kind; 4: its block's `v1` block label.
+        span_label: u8,
     }
 
     fn holder_spec() -> impl Strategy<Value = HolderSpec> {
-        (any::<bool>(), 0..12u8, any::<bool>(), 0..3u8, 0..3u8).prop_map(
-            |(pod, mac, tracked, indexed, block_label)| HolderSpec {
+        (any::<bool>(), 0..12u8, any::<bool>(), 0..4u8, 0..5u8).prop_map(
+            |(pod, mac, tracked, indexed, span_label)| HolderSpec {
                 pod,
                 mac,
                 tracked,
                 indexed,
-                block_label,
+                span_label,
             },
         )
+    }
+
+    fn kind(spec: &HolderSpec) -> (&'static str, &'static str) {
+        match spec.pod {
+            true => ("Pod", "VirtualMachine"),
+            false => ("VirtualMachine", "Pod"),
+        }
     }
 
     fn object(index: usize, spec: &HolderSpec) -> Value {
         let mac = pool_mac(spec.mac);
         let block = block_of(&mac);
+        let (own, other) = kind(spec);
         let mut labels = serde_json::Map::new();
         if spec.tracked {
             labels.insert("kubemacpool.io/tracked".into(), json!("true"));
         }
         match spec.indexed {
-            1 => drop(labels.insert("kubemacpool.io/indexed".into(), json!("v1"))),
-            2 => drop(labels.insert("kubemacpool.io/indexed".into(), json!("v0"))),
+            1 => drop(labels.insert("kubemacpool.io/indexed".into(), json!("v2"))),
+            2 => drop(labels.insert("kubemacpool.io/indexed".into(), json!("v1"))),
+            3 => drop(labels.insert("kubemacpool.io/indexed".into(), json!("v0"))),
             _ => {}
         }
-        match spec.block_label {
-            1 => drop(labels.insert(format!("mac-block.kubemacpool.io/{block}"), json!(""))),
-            2 => drop(labels.insert("mac-block.kubemacpool.io/11".into(), json!(""))),
-            _ => {}
+        let key = match spec.span_label {
+            1 => Some(span(own, &block)),
+            2 => Some(span(own, "14")),
+            3 => Some(span(other, &block)),
+            4 => Some(format!("mac-block.kubemacpool.io/{block}")),
+            _ => None,
+        };
+        if let Some(key) = key {
+            let key = match key.starts_with("mac-block.") {
+                true => key,
+                false => format!("mac-blocks.kubemacpool.io/{key}"),
+            };
+            labels.insert(key, json!(""));
         }
         let name = format!("h{index}");
         match spec.pod {
@@ -828,11 +913,18 @@ mod property {
         }
     }
 
-    /// Whether an admission under `indexed` must see the holder (7.1): through its block
-    /// label, or in a legacy list.
+    /// Whether the holder carries a span label that a list of some block selects.
+    fn listed_by_a_span(spec: &HolderSpec) -> bool {
+        matches!(spec.span_label, 1 | 2)
+    }
+
+    /// Whether an admission under `indexed` must see the holder (7.1): through the span label
+    /// of its MAC's block, or in a legacy list.
     fn must_see(spec: &HolderSpec) -> bool {
-        let own_label = spec.block_label == 1
-            || (spec.block_label == 2 && block_of(&pool_mac(spec.mac)) == "11");
+        let block = block_of(&pool_mac(spec.mac));
+        let own = kind(spec).0;
+        let own_label =
+            spec.span_label == 1 || (spec.span_label == 2 && span(own, "14") == span(own, &block));
         let legacy = match spec.pod {
             false => spec.indexed != 1,
             true => spec.tracked && spec.indexed != 1,
@@ -869,10 +961,10 @@ mod property {
             if !response.accepted {
                 prop_assert!(response.message.as_deref().unwrap_or("").ends_with("the range is full"));
                 // Full only if what it may see, once every block is listed, leaves fewer free
-                // addresses than blanks: what it must see, and any object with a block label.
+                // addresses than blanks: what it must see, and any object with a span label.
                 let visible: std::collections::BTreeSet<String> = holders
                     .iter()
-                    .filter(|s| must_see(s) || s.block_label != 0)
+                    .filter(|s| must_see(s) || listed_by_a_span(s))
                     .map(|s| pool_mac(s.mac))
                     .collect();
                 prop_assert!(12 - visible.len() < blanks, "full with {} visible", visible.len());
@@ -885,8 +977,35 @@ mod property {
             for mac in &macs {
                 prop_assert!(!seen.contains(mac), "{} is held by an object it must see", mac);
                 let low: u8 = u8::from_str_radix(&mac[15..], 16).unwrap();
-                prop_assert!(low < 4 && ["10", "11", "12"].contains(&block_of(mac).as_str()), "{} outside the pool", mac);
+                prop_assert!(low < 4 && BLOCKS.contains(&block_of(mac).as_str()), "{} outside the pool", mac);
             }
         }
     }
+}
+
+#[test]
+fn a_request_needing_every_block_makes_82_queries_once_each() {
+    // 7.1: 64 VM spans + 16 Pod spans + the 2 legacy lists bound the watches of a policy-server.
+    let names: Vec<String> = (0..=255u8).map(|b| format!("n{b:02x}")).collect();
+    let object = vm(
+        "default",
+        "vm1",
+        names
+            .iter()
+            .map(|n| iface(n, "bridge", Some(&format!("02:00:00:00:{}:01", &n[1..]))))
+            .collect(),
+        names.iter().map(|n| multus_net(n)).collect(),
+    );
+    let cluster = MemoryCluster::default();
+    run(
+        &review("VirtualMachine", "CREATE", &object, None, json!({})),
+        &cluster,
+    );
+    let calls = cluster.list_calls();
+    let distinct: std::collections::BTreeSet<&String> = calls.iter().collect();
+    assert_eq!(calls.len(), 82);
+    assert_eq!(distinct.len(), 82);
+    let blocks: Vec<String> = (0..=255u8).map(|b| format!("{b:02x}")).collect();
+    let blocks: Vec<&str> = blocks.iter().map(String::as_str).collect();
+    assert_eq!(calls, with_legacy_lists(span_lists(&blocks)));
 }

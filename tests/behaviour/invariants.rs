@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 
 const TRACKED: &str = "kubemacpool.io/tracked";
 const INDEXED: &str = "kubemacpool.io/indexed";
-const BLOCK_PREFIX: &str = "mac-block.kubemacpool.io/";
+const SPAN_PREFIX: &str = "mac-blocks.kubemacpool.io/";
+const V1_BLOCK_PREFIX: &str = "mac-block.kubemacpool.io/";
 
 /// A pool and the addresses that cases draw MACs from: the pool's addresses and a few on
 /// either side of it, so that requested and inventory MACs fall both in and out of range.
@@ -226,13 +227,16 @@ fn check_warnings(mode: &str, requested_in_use: bool, response: ValidationRespon
 }
 
 /// behaviour.md 7.1: the labels of an admitted object are the index labels of the MACs it
-/// holds (a `mac-block` label per fifth octet, `tracked` when it holds one, `indexed` on every
+/// holds (a span label per span of its kind holding one, no `v1` block label, `tracked` when it
+/// holds one, `indexed: v2` on every
 /// handled VM and every Pod holding one), every other label as it was.
 fn check_index_labels(original: &Value, result: &Value, held: &[u64], vm: bool) {
     let empty = serde_json::Map::new();
     let before = original["metadata"]["labels"].as_object().unwrap_or(&empty);
     let after = result["metadata"]["labels"].as_object().unwrap_or(&empty);
-    let index_key = |k: &str| k.starts_with(BLOCK_PREFIX) || k == TRACKED || k == INDEXED;
+    let index_key = |k: &str| {
+        k.starts_with(SPAN_PREFIX) || k.starts_with(V1_BLOCK_PREFIX) || k == TRACKED || k == INDEXED
+    };
     let others = |labels: &serde_json::Map<String, Value>| {
         labels
             .iter()
@@ -241,20 +245,22 @@ fn check_index_labels(original: &Value, result: &Value, held: &[u64], vm: bool) 
             .collect::<Vec<_>>()
     };
     assert_eq!(others(before), others(after), "only index labels change");
-    let blocks: BTreeSet<String> = held
+    let kind = if vm { "VirtualMachine" } else { "Pod" };
+    let spans: BTreeSet<String> = held
         .iter()
-        .map(|m| format!("{BLOCK_PREFIX}{:02x}", (m >> 8) & 0xff))
+        .map(|m| span_label(kind, &format!("{:02x}", (m >> 8) & 0xff)))
         .collect();
     let written: BTreeSet<String> = after
         .keys()
-        .filter(|k| k.starts_with(BLOCK_PREFIX))
+        .filter(|k| k.starts_with(SPAN_PREFIX))
         .cloned()
         .collect();
-    assert_eq!(
-        written, blocks,
-        "a mac-block label per block held, no other"
+    assert_eq!(written, spans, "a span label per span held, no other");
+    assert!(spans.iter().all(|b| after[b] == json!("")));
+    assert!(
+        !after.keys().any(|k| k.starts_with(V1_BLOCK_PREFIX)),
+        "no v1 block label"
     );
-    assert!(blocks.iter().all(|b| after[b] == json!("")));
     let holds = !held.is_empty();
     if holds {
         assert_eq!(after.get(TRACKED), Some(&json!("true")));
@@ -266,7 +272,7 @@ fn check_index_labels(original: &Value, result: &Value, held: &[u64], vm: bool) 
         );
     }
     if holds || vm {
-        assert_eq!(after.get(INDEXED), Some(&json!("v1")));
+        assert_eq!(after.get(INDEXED), Some(&json!("v2")));
     } else {
         assert_eq!(after.get(INDEXED), before.get(INDEXED));
     }

@@ -3,7 +3,7 @@
 //! selectors (so that every inventory mode makes its real calls), each answer also checked on
 //! the same cluster listing in reverse order.
 
-use crate::common::{NETWORKS, pod, run, vm};
+use crate::common::{NETWORKS, pod, run, span, span_label, spans_labelled, vm};
 use kubemacpool_policy::testing::{Call, MemoryCluster};
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
@@ -87,18 +87,6 @@ fn rejection(response: &ValidationResponse) -> &str {
     response.message.as_deref().unwrap_or("")
 }
 
-fn block_labels(object: &Value) -> Vec<String> {
-    let mut blocks: Vec<String> = object["metadata"]["labels"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, _)| k.strip_prefix("mac-block.kubemacpool.io/"))
-        .map(str::to_string)
-        .collect();
-    blocks.sort();
-    blocks
-}
-
 /// A running pod `default/p` holding BLUE on `blue` and RED on `red`, labelled as the policy
 /// labels it.
 fn running_pod() -> Value {
@@ -113,9 +101,9 @@ fn running_pod() -> Value {
     object["metadata"]["labels"] = json!({
         "app": "demo",
         "kubemacpool.io/tracked": "true",
-        "kubemacpool.io/indexed": "v1",
-        "mac-block.kubemacpool.io/aa": "",
-        "mac-block.kubemacpool.io/bb": ""
+        "kubemacpool.io/indexed": "v2",
+        "mac-blocks.kubemacpool.io/a0-af": "",
+        "mac-blocks.kubemacpool.io/b0-bf": ""
     });
     object["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"] = json!("[]");
     object
@@ -130,11 +118,11 @@ fn an_unchanged_value_only_repairs_the_index_labels_without_a_host_call() {
     new["metadata"]["labels"]
         .as_object_mut()
         .unwrap()
-        .remove("mac-block.kubemacpool.io/bb");
+        .remove("mac-blocks.kubemacpool.io/b0-bf");
     for mode in MODES {
         let (response, cluster) = update(&old, &new, json!({ "inventory": mode }));
         let result = mutated(&response);
-        assert_eq!(block_labels(result), ["aa", "bb"], "{mode}");
+        assert_eq!(spans_labelled(result), ["a0-af", "b0-bf"], "{mode}");
         assert_eq!(networks(result), networks(&old), "{mode}");
         assert!(cluster.calls().is_empty(), "{mode}");
     }
@@ -154,7 +142,7 @@ fn a_removed_annotation_drops_the_block_labels_and_is_not_written_back() {
     let (response, cluster) = update(&old, &new, json!({}));
     let result = mutated(&response);
     assert!(result["metadata"]["annotations"].get(NETWORKS).is_none());
-    assert!(block_labels(result).is_empty());
+    assert!(spans_labelled(result).is_empty());
     assert_eq!(
         result["metadata"]["labels"]["kubemacpool.io/tracked"],
         "true"
@@ -170,7 +158,7 @@ fn the_short_form_under_podshortform_ignore_is_left_alone() {
     let result = mutated(&response);
     assert_eq!(networks(result), "blue,red");
     assert!(
-        block_labels(result).is_empty(),
+        spans_labelled(result).is_empty(),
         "the short form holds no MAC"
     );
     assert!(cluster.calls().is_empty());
@@ -374,8 +362,8 @@ fn holder_of(mac: &str) -> MemoryCluster {
         vec![json!({"name": "blue", "multus": {"networkName": "blue"}})],
     );
     db["metadata"]["labels"] = json!({
-        "kubemacpool.io/indexed": "v1",
-        format!("mac-block.kubemacpool.io/{}", &mac[12..14]): ""
+        "kubemacpool.io/indexed": "v2",
+        span_label("VirtualMachine", &mac[12..14]): ""
     });
     MemoryCluster::new(vec![db], vec![])
 }
@@ -498,7 +486,7 @@ fn every_key_of_a_restored_element_is_kept_in_order() {
 }
 
 #[test]
-fn the_block_labels_follow_macs_added_and_removed() {
+fn the_span_labels_follow_macs_added_and_removed() {
     let old = running_pod();
     // red removed, green hotplugged.
     let new = with_networks(
@@ -508,16 +496,16 @@ fn the_block_labels_follow_macs_added_and_removed() {
     let (response, _) = update(&old, &new, json!({}));
     let result = mutated(&response);
     let green = &macs(result)[1];
-    let mut expected = vec!["aa".to_string(), green[12..14].to_string()];
+    let mut expected = vec!["a0-af".to_string(), span("Pod", &green[12..14])];
     expected.sort();
     expected.dedup();
-    assert_eq!(block_labels(result), expected);
+    assert_eq!(spans_labelled(result), expected);
 
-    // Every element removed: no block label left, `tracked` and `indexed` kept.
+    // Every element removed: no span label left, `tracked` and `indexed` kept.
     let (response, _) = update(&old, &with_networks(&old, "[]"), json!({}));
     let result = mutated(&response);
-    assert!(block_labels(result).is_empty());
-    assert_eq!(result["metadata"]["labels"]["kubemacpool.io/indexed"], "v1");
+    assert!(spans_labelled(result).is_empty());
+    assert_eq!(result["metadata"]["labels"]["kubemacpool.io/indexed"], "v2");
 }
 
 #[test]
@@ -528,8 +516,8 @@ fn an_untracked_pod_that_gains_a_mac_gets_the_tracking_and_index_labels() {
     let result = mutated(&response);
     let labels = &result["metadata"]["labels"];
     assert_eq!(labels["kubemacpool.io/tracked"], "true");
-    assert_eq!(labels["kubemacpool.io/indexed"], "v1");
-    assert_eq!(block_labels(result).len(), 1);
+    assert_eq!(labels["kubemacpool.io/indexed"], "v2");
+    assert_eq!(spans_labelled(result).len(), 1);
 }
 
 #[test]

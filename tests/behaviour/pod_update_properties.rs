@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::{NETWORKS, pod};
+use crate::common::{NETWORKS, pod, span, span_label, spans_labelled};
 use kubemacpool_policy::evaluate;
 use kubemacpool_policy::mac::Mac;
 use kubemacpool_policy::testing::MemoryCluster;
@@ -88,8 +88,8 @@ fn holders(offsets: &BTreeSet<u64>) -> Vec<Value> {
             );
             holder["metadata"]["labels"] = json!({
                 "kubemacpool.io/tracked": "true",
-                "kubemacpool.io/indexed": "v1",
-                format!("mac-block.kubemacpool.io/{}", &mac[12..14]): ""
+                "kubemacpool.io/indexed": "v2",
+                span_label("Pod", &mac[12..14]): ""
             });
             holder
         })
@@ -151,19 +151,15 @@ fn assert_labels_match(object: &Value) {
         .as_object()
         .cloned()
         .unwrap_or_default();
-    let blocks: BTreeSet<String> = labels
-        .keys()
-        .filter_map(|k| k.strip_prefix("mac-block.kubemacpool.io/"))
-        .map(str::to_string)
-        .collect();
+    let spans: BTreeSet<String> = spans_labelled(object).into_iter().collect();
     let wanted: BTreeSet<String> = macs
         .iter()
-        .map(|m| format!("{:02x}", (m.to_u64() >> 8) & 0xff))
+        .map(|m| span("Pod", &format!("{:02x}", (m.to_u64() >> 8) & 0xff)))
         .collect();
-    assert_eq!(blocks, wanted, "block labels of {object}");
+    assert_eq!(spans, wanted, "span labels of {object}");
     if !macs.is_empty() {
         assert_eq!(labels.get("kubemacpool.io/tracked"), Some(&json!("true")));
-        assert_eq!(labels.get("kubemacpool.io/indexed"), Some(&json!("v1")));
+        assert_eq!(labels.get("kubemacpool.io/indexed"), Some(&json!("v2")));
     }
 }
 

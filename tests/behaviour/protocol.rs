@@ -5,7 +5,7 @@
 //! protocol's selectors.
 
 use kubemacpool_policy::protocol::{
-    self, BLOCK_LABEL_PREFIX, Kind, LEGACY_POD_SELECTOR, LEGACY_VM_SELECTOR, POD_LIST, VM_LIST,
+    self, Kind, LEGACY_POD_SELECTOR, LEGACY_VM_SELECTOR, POD_LIST, SPAN_LABEL_PREFIX, VM_LIST,
 };
 use kubemacpool_policy::settings::Settings;
 use kubemacpool_policy::testing::{Call, MemoryCluster};
@@ -37,8 +37,8 @@ fn search_start_and_object_block_are_where_the_policy_allocates() {
         );
         let block = protocol::object_block(&settings, Kind::VirtualMachine, "ns", name).unwrap();
         assert_eq!(format!("{block:02x}"), allocated.split(':').nth(4).unwrap());
-        let label = protocol::block_label(block);
-        assert!(label.starts_with(BLOCK_LABEL_PREFIX));
+        let label = protocol::span_label(Kind::VirtualMachine, block);
+        assert!(label.starts_with(SPAN_LABEL_PREFIX));
         assert_eq!(mutated(&response)["metadata"]["labels"][&label], json!(""));
     }
 }
@@ -58,10 +58,13 @@ fn the_lists_the_policy_makes_are_the_protocols() {
     );
     let block = protocol::object_block(&Settings::default(), Kind::VirtualMachine, "ns", "vm-demo")
         .unwrap();
-    let label = protocol::block_label(block);
+    let (vm_span, pod_span) = (
+        protocol::span_label(Kind::VirtualMachine, block),
+        protocol::span_label(Kind::Pod, block),
+    );
     let expected = [
-        (&VM_LIST, label.as_str()),
-        (&POD_LIST, label.as_str()),
+        (&VM_LIST, vm_span.as_str()),
+        (&POD_LIST, pod_span.as_str()),
         (&VM_LIST, LEGACY_VM_SELECTOR),
         (&POD_LIST, LEGACY_POD_SELECTOR),
     ];

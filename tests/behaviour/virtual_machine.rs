@@ -59,7 +59,7 @@ fn bridge_on_the_pod_network_gets_no_mac_and_no_inventory_is_read() {
     // Only `indexed` (behaviour.md 7.1: every handled VM), no MAC and so no other label.
     assert_eq!(
         mutated(&response)["metadata"]["labels"],
-        json!({ "kubemacpool.io/indexed": "v1" })
+        json!({ "kubemacpool.io/indexed": "v2" })
     );
     assert_eq!(vm_mac(mutated(&response), 0), None);
     assert!(cluster.calls().is_empty());
@@ -287,8 +287,8 @@ fn update_keeping_every_mac_produces_no_mutation() {
     let mut object = with_macs(&["02:00:00:00:00:01", "02:00:00:00:00:02"]);
     object["metadata"]["labels"] = json!({
         "kubemacpool.io/tracked": "true",
-        "kubemacpool.io/indexed": "v1",
-        "mac-block.kubemacpool.io/00": ""
+        "kubemacpool.io/indexed": "v2",
+        "mac-blocks.kubemacpool.io/00-03": ""
     });
     let response = evaluate(
         &vm_payload("UPDATE", &object, Some(&object), json!({})),

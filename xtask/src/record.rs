@@ -231,8 +231,8 @@ mod tests {
             .filter_map(|l| l.strip_prefix("    label_selector: "))
             .collect();
         assert_eq!(calls.len(), 4, "{session}");
-        assert!(calls[0].starts_with("mac-block.kubemacpool.io/"));
-        assert_eq!(calls[2], "kubemacpool.io/indexed!=v1");
+        assert!(calls[0].starts_with("mac-blocks.kubemacpool.io/"));
+        assert_eq!(calls[2], "kubemacpool.io/indexed!=v2");
         // The legacy VM is listed by the legacy list only, under the field masks: no runStrategy.
         let legacy_list = session.split("- type: Exchange").nth(3).unwrap();
         assert!(legacy_list.contains("\"name\":\"legacy\""), "{legacy_list}");
