@@ -41,7 +41,10 @@ annotated-policy.wasm: policy.wasm policy-metadata.yml README.md
 $(TEST_HOST): $(TEST_HOST_FILES) Cargo.lock
 	cargo build --locked --profile host -p test-host
 
-# The policy's protocol and hash for the Python tooling (tests/engine/protocol.py).
+# The Python tooling: one package, tests/kmp/, every module run as `python3 -m kmp.<module>`.
+KMP_PYTHON := PYTHONPATH=$(CURDIR)/tests PYTHONDONTWRITEBYTECODE=1 python3
+
+# The policy's protocol and hash for the Python tooling (kmp.protocol).
 XTASK := target/debug/xtask
 $(XTASK): $(SOURCE_FILES) $(shell find xtask/src -type f -name '*.rs') xtask/Cargo.toml
 	cargo build --locked -p xtask
@@ -61,15 +64,21 @@ lint:
 # The fuzz crate's tests replay every seed and every saved crash (fuzz/regressions/) through
 # the targets' checks, without libFuzzer.
 # The test host's tests share the `host` profile with its binary, so wasmtime is built once.
-# bench-cluster runs by hand, but what it counts as a problem is tested here.
+# The Python unit tests, one discovery root (tests/kmp/**/test_*.py): the fake API server's
+# self-test, and what bench-cluster (run by hand) counts as a problem.
 # The fixture check regenerates test_data/ in a scratch folder with the policy's protocol (through
-# xtask) and fails when a committed fixture differs.
+# xtask) and fails when a committed fixture differs; `make test-data` writes them.
 .PHONY: unit-tests
 unit-tests: $(XTASK)
 	cargo test --locked -p kubemacpool-policy -p xtask -p kubemacpool-policy-fuzz
 	cargo test --locked --profile host -p test-host
-	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s tests/cluster/bench -p 'test_*.py'
-	PYTHONDONTWRITEBYTECODE=1 python3 scripts/gen-test-data.py --check
+	$(KMP_PYTHON) -m unittest discover -s tests/kmp -t tests
+	$(KMP_PYTHON) -m kmp.fixtures --check
+
+# Rewrites the committed fixtures of test_data/ (kmp.fixtures); commit what it writes.
+.PHONY: test-data
+test-data: $(XTASK)
+	$(KMP_PYTHON) -m kmp.fixtures
 
 .PHONY: e2e-tests
 ifeq ($(KWCTL_BIN),)
@@ -85,15 +94,14 @@ e2e-tests: setup annotated-policy.wasm $(TEST_HOST) $(XTASK)
 endif
 
 # What only the real engine can check: kwctl takes the metadata as it is and writes the Artifact
-# Hub package we ship; policy-server, against a fake API server, answers as kwctl does.
+# Hub package we ship; policy-server, against a fake API server, answers as kwctl does. (The fake
+# API server's own tests are unit tests.)
 .PHONY: engine-tests
 ifeq ($(KWCTL_BIN),)
-engine-tests: $(XTASK)
-	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s tests/engine -p 'test_*.py'
+engine-tests:
 	@echo "engine: no kwctl on PATH: the kwctl metadata tests and the policy-server smoke test are skipped"
 else
 engine-tests: setup annotated-policy.wasm $(XTASK)
-	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s tests/engine -p 'test_*.py'
 	KWCTL="$(KWCTL_BIN)" bats tests/engine/kwctl.bats
 ifeq ($(POLICY_SERVER_BIN),)
 	@echo "engine: no policy-server on PATH: the policy-server smoke test is skipped"
@@ -149,7 +157,7 @@ bench-engine:
 else
 BENCH_TRUST := $(or $(SIGSTORE_TRUST_CONFIG),$(wildcard $(dir $(POLICY_SERVER_BIN))sigstore-trust-config.json))
 bench-engine: annotated-policy.wasm $(BENCH_FLOOR) $(XTASK)
-	python3 scripts/bench-engine.py --policy-server "$(POLICY_SERVER_BIN)" \
+	$(KMP_PYTHON) -m kmp.bench_engine --policy-server "$(POLICY_SERVER_BIN)" \
 		--policy annotated-policy.wasm --floor $(BENCH_FLOOR) \
 		$(if $(BENCH_TRUST),--sigstore-trust-config "$(BENCH_TRUST)") $(BENCH_ENGINE_ARGS)
 endif

@@ -19,7 +19,7 @@ TWO_POOL='{"rangeStart":"02:00:00:00:00:10","rangeEnd":"02:00:00:00:00:20","excl
 setup_file() {
   BAD="$BATS_FILE_TMPDIR/bad-input"
   export BAD
-  python3 scripts/gen-bad-input.py "$BAD"
+  PYTHONPATH="$BATS_TEST_DIRNAME/tests" PYTHONDONTWRITEBYTECODE=1 python3 -m kmp.bad_input "$BAD"
 }
 
 # kwctl_run ARGS...: `$KWCTL run ARGS`. With KWCTL_REFERENCE set to a second engine (the real
@@ -678,7 +678,7 @@ HELD_NETWORKS='[{"name":"blue-net","namespace":"default","interface":"net1","mac
 
 # --- inventory: indexed, the default (behaviour.md 7.1) --------------------------------------
 # The session-indexed-* sessions hold the calls of 7.1 for their request, as the policy's core made
-# them on the sample cluster (scripts/gen-test-data.py, xtask record); the tests below check
+# them on the sample cluster (tests/kmp/fixtures.py, xtask record); the tests below check
 # their order against the spec, and replay fails
 # on any call the policy makes out of that order. The cluster is the sample cluster right after
 # an upgrade (nothing indexed), plus default/new-vm (.80) and default/new-pod (.90) indexed in
@@ -754,7 +754,7 @@ session_selectors() { grep -o 'label_selector: .*' "test_data/$1" | cut -d' ' -f
 }
 
 # --- Bad input (issue 7): a clear message or a correct answer, never a crash ------------------
-# Fixtures: scripts/gen-bad-input.py, run by setup_file into $BAD.
+# Fixtures: tests/kmp/bad_input.py, run by setup_file into $BAD.
 
 @test "bad input: malformed JSON in the annotation is rejected with the parser's position" {
   evaluate "$BAD/pod-malformed-json.json" "$BAD/session-none.yml"

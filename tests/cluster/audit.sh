@@ -25,19 +25,13 @@
 # - the scanner runs as the ServiceAccount kubewarden/audit-scanner with the ClusterRole below,
 #   written from the calls its code makes (not the Helm chart's), and a TokenRequest token.
 set -Eeuo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
-
-die() { echo "audit.sh: $*" >&2; exit 1; }
+# shellcheck source=lib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 load_env() {
-  [ -f "$STATE/env" ] || die "no cluster in $STATE (run: cluster.sh up $STATE)"
-  # shellcheck disable=SC1091
-  . "$STATE/env"
-  AUDIT_CACHE=$("$HERE/audit/build.sh")
+  load_state_env
+  AUDIT_CACHE=$("$CLUSTER_DIR/audit/build.sh")
 }
-
-k() { "$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig" "$@"; }
 
 # The CRDs the scanner needs, from its own source tree: it lists every policy kind
 # (ClusterAdmissionPolicy, AdmissionPolicy and their Groups), gets PolicyServers, and writes
@@ -161,25 +155,7 @@ subjects:
   name: audit-scanner
   namespace: kubewarden
 EOF
-  local token
-  token=$(k create token audit-scanner -n kubewarden --duration 24h)
-  cat >"$STATE/audit-scanner.kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster:
-    server: https://127.0.0.1:$API_PORT
-    certificate-authority: $STATE/pki/ca.crt
-users:
-- name: audit-scanner
-  user:
-    token: $token
-contexts:
-- name: test
-  context: {cluster: test, user: audit-scanner}
-current-context: test
-EOF
+  sa_kubeconfig "$STATE/audit-scanner.kubeconfig" kubewarden audit-scanner
 }
 
 policy_server() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The policy in a real cluster (`make cluster-tests`): etcd and kube-apiserver on loopback,
 # KubeVirt's CRDs, manifests/rbac.yaml, policy-server 1.35 behind the webhook configurations that
-# kubewarden-controller writes for manifests/*.yaml (tests/cluster/cluster.sh, derive.py), and
+# kubewarden-controller writes for manifests/*.yaml (tests/cluster/cluster.sh, kmp.cluster.derive), and
 # every object created with kubectl, as users do. After each test the cluster invariant holds:
 # no MAC held by two objects unless the test asked for it, no stored MAC ever changed.
 
@@ -479,13 +479,13 @@ print(yaml.safe_dump_all(docs))' "$REPO/manifests/rbac.yaml" | k apply -f -
     fi
     n=$((n + 1))
     k get vm "$(jq -r .new.metadata.name <<<"$line")" -n schema -o json >"$BATS_TEST_TMPDIR/stored.json"
-    if python3 "$CLUSTER_DIR/shapes.py" check "$BATS_TEST_TMPDIR/new.json" "$BATS_TEST_TMPDIR/stored.json"; then
+    if kmp_python cluster.shapes check "$BATS_TEST_TMPDIR/new.json" "$BATS_TEST_TMPDIR/stored.json"; then
       echo "$file ($op): stored whole"
     else
       echo "$file ($op): pruned or changed (above)"
       failures=$((failures + 1))
     fi
-  done < <(python3 "$CLUSTER_DIR/shapes.py" list "$REPO/test_data" schema)
+  done < <(kmp_python cluster.shapes list "$REPO/test_data" schema)
   echo "$n shapes stored, $failures failures"
   [ "$n" -ge 10 ] && [ "$failures" -eq 0 ]
 }

@@ -4,7 +4,7 @@
 #   cluster.sh up STATE_DIR        etcd, kube-apiserver (RBAC, TLS, service-account keys), KubeVirt's
 #                                  CRDs, manifests/rbac.yaml, policy-server as the ServiceAccount that
 #                                  rbac.yaml binds, and the webhook configurations derived from
-#                                  manifests/*.yaml (derive.py); prints `export KUBECONFIG=...`
+#                                  manifests/*.yaml (kmp.cluster.derive); prints `export KUBECONFIG=...`
 #   cluster.sh down STATE_DIR      stops every process `up` started (pid files in STATE_DIR/pids)
 #   cluster.sh start|stop|restart COMPONENT STATE_DIR
 #                                  COMPONENT: etcd, apiserver, registry, apiproxy (policy-server's way to the
@@ -21,20 +21,15 @@
 # annotated-policy.wasm without docker-registry),
 # KMP_WEBHOOKS (the policies installed by `up`; default: Kubemacpool's release defaults, pods
 # opt-in and VMs opt-out), POLICY_SERVER (default: policy-server on PATH), KMP_DERIVE_ARGS (more
-# derive.py options, e.g. `--variant podstracked:inventory=pods-tracked`), KMP_HAPROXY_MAXCONN,
+# kmp.cluster.derive options, e.g. `--variant podstracked:inventory=pods-tracked`), KMP_HAPROXY_MAXCONN,
 # KMP_APISERVER_V (kube-apiserver --v; 3 logs every request with its client port), KMP_PS_LOG_LEVEL
 # (policy-server --log-level; debug shows each watch start).
 set -Eeuo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
+# shellcheck source=lib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 export RUST_BACKTRACE=0
 
-die() { echo "cluster.sh: $*" >&2; exit 1; }
 log() { echo "cluster: $*" >&2; }
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # wait_until SECONDS WHAT COMMAND...: retries COMMAND; gives up after SECONDS, or as soon as the
 # process WHAT (a name under STATE/pids) has exited.
@@ -52,12 +47,6 @@ wait_until() {
   done
 }
 
-load_env() {
-  [ -f "$STATE/env" ] || die "no cluster in $STATE (run: cluster.sh up $STATE)"
-  # shellcheck disable=SC1091
-  . "$STATE/env"
-}
-
 # spawn NAME COMMAND...: runs COMMAND in the background, detached from the caller's descriptors
 # (bats waits for fd 3), logging to STATE/logs/NAME.log, its pid in STATE/pids/NAME.pid.
 spawn() {
@@ -65,17 +54,6 @@ spawn() {
   shift
   "$@" </dev/null >>"$STATE/logs/$name.log" 2>&1 3>&- &
   echo $! >"$STATE/pids/$name.pid"
-}
-
-stop() {
-  local name=$1 pidfile="$STATE/pids/$1.pid" pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(cat "$pidfile")
-  if kill "$pid" 2>/dev/null; then
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
 }
 
 certs() {
@@ -102,26 +80,6 @@ certs() {
   )
 }
 
-kubeconfig() { # kubeconfig FILE PORT USER-FIELDS (yaml lines, indented 4)
-  cat >"$1" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster:
-    server: https://127.0.0.1:$2
-    certificate-authority: $STATE/pki/ca.crt
-users:
-- name: user
-  user:
-$3
-contexts:
-- name: test
-  context: {cluster: test, user: user}
-current-context: test
-EOF
-}
-
 start_etcd() {
   spawn etcd "$BIN/etcd" --name test --data-dir "$STATE/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
@@ -143,7 +101,7 @@ start_apiserver() {
     --service-account-key-file "$p/sa.pub" --service-account-signing-key-file "$p/sa.key" \
     --service-cluster-ip-range 10.96.0.0/24 --endpoint-reconciler-type none \
     --profiling=false --v "${KMP_APISERVER_V:-1}"
-  wait_until 60 apiserver "$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig" get --raw /readyz
+  wait_until 60 apiserver k get --raw /readyz
 }
 
 start_policy_server() {
@@ -227,7 +185,7 @@ start_lb() { haproxy_tcp lb "$LB_PORT" "$PS1_PORT" "$PS2_PORT"; }
 established() { # established CRD...: every one has condition Established=True
   local crd
   for crd in "$@"; do
-    [ "$("$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig" get crd "$crd" \
+    [ "$(k get crd "$crd" \
       -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" = True ] || return 1
   done
 }
@@ -250,7 +208,7 @@ start() {
 }
 
 derive() { # derive BASE_URL
-  python3 "$HERE/derive.py" --manifests "$REPO/manifests" --module "$KMP_POLICY_MODULE" \
+  kmp_python cluster.derive --manifests "$REPO/manifests" --module "$KMP_POLICY_MODULE" \
     --url "$1" --ca-bundle "$STATE/pki/ca.crt" --out "$STATE/derived" \
     --variant reject:duplicateMacs=reject ${KMP_DERIVE_ARGS:-} >"$STATE/derived/names"
 }
@@ -259,9 +217,9 @@ derive() { # derive BASE_URL
 # shipped policies matches), of a VM or Pod with an invalid MAC; prints which webhook refused it
 # ("none" when it was admitted): the first, by name, of the webhooks the API server calls for KIND.
 probe() {
-  local k=("$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig") out
+  local out
   if [ "$1" = virtualmachines ]; then
-    out=$("${k[@]}" create --dry-run=server -f - 2>&1 <<EOF || true
+    out=$(k create --dry-run=server -f - 2>&1 <<EOF || true
 {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "probe", "namespace": "kmp-probe"},
  "spec": {"runStrategy": "Halted", "template": {"spec": {"domain": {"devices": {"interfaces": [
    {"name": "default", "masquerade": {}, "macAddress": "02:00:00:00:00"}]}},
@@ -269,7 +227,7 @@ probe() {
 EOF
 )
   else
-    out=$("${k[@]}" create --dry-run=server -f - 2>&1 <<EOF || true
+    out=$(k create --dry-run=server -f - 2>&1 <<EOF || true
 {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe", "namespace": "kmp-probe",
  "annotations": {"k8s.v1.cni.cncf.io/networks": "[{\"name\":\"br1\",\"mac\":\"bad\"}]"}},
  "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]}}
@@ -297,15 +255,15 @@ converged() {
 # webhooks POLICY...: exactly these policies' webhook configurations, once the API server calls
 # them (its webhook informer follows the change a moment later).
 webhooks() {
-  local k=("$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig") name keep=()
+  local name keep=()
   for name in "$@"; do
     [ -f "$STATE/derived/webhooks/$name.json" ] || die "no policy $name (see $STATE/derived/names)"
     keep+=("clusterwide-$name")
-    "${k[@]}" apply -f "$STATE/derived/webhooks/$name.json" >/dev/null
+    k apply -f "$STATE/derived/webhooks/$name.json" >/dev/null
   done
-  for name in $("${k[@]}" get mutatingwebhookconfigurations,validatingwebhookconfigurations \
+  for name in $(k get mutatingwebhookconfigurations,validatingwebhookconfigurations \
     -l app.kubernetes.io/part-of=kubewarden -o name); do
-    [[ " ${keep[*]} " == *" ${name#*/} "* ]] || "${k[@]}" delete "$name" >/dev/null
+    [[ " ${keep[*]} " == *" ${name#*/} "* ]] || k delete "$name" >/dev/null
   done
   echo "$*" >"$STATE/webhooks"
   wait_until 30 "the webhook configurations ($*)" converged virtualmachines "$@"
@@ -319,7 +277,7 @@ up() {
   [ -x "$POLICY_SERVER" ] || die "no policy-server (POLICY_SERVER or PATH)"
   local wasm="$REPO/annotated-policy.wasm"
   [ -n "${KMP_POLICY_MODULE:-}" ] || [ -f "$wasm" ] || die "no $wasm: make annotated-policy.wasm first"
-  BIN="$("$HERE/build.sh")/bin"
+  BIN="$("$CLUSTER_DIR/build.sh")/bin"
   # STATE is wiped: only an empty folder or an earlier cluster's state
   [ -z "$(ls -A "$STATE")" ] || [ -f "$STATE/env" ] || die "$STATE is not empty and holds no cluster state"
   rm -rf "$STATE"
@@ -338,14 +296,14 @@ LB_PORT=$(free_port)
 APIPROXY_PORT=$(free_port)
 REGISTRY_PORT=$(free_port)
 EOF
-  load_env
+  load_state_env
   trap 'log "start-up failed; logs in $STATE/logs"; down; exit 1' ERR
   certs
   # The module: pushed with kwctl to a loopback registry under the path the manifests name
   # (registry://ghcr.io/<path> becomes registry://127.0.0.1:<port>/<path>), and loaded from there
   # by policy-server; file:// when there is no docker-registry or kwctl.
   REGISTRY_BIN=$(command -v docker-registry ||
-    ls "${XDG_CACHE_HOME:-$HOME/.cache}/kubemacpool-policy/docker-registry/usr/bin/docker-registry" 2>/dev/null || true)
+    ls "$KMP_CACHE_ROOT/docker-registry/usr/bin/docker-registry" 2>/dev/null || true)
   echo "REGISTRY_BIN=$REGISTRY_BIN" >>"$STATE/env"
   if [ -z "${KMP_POLICY_MODULE:-}" ] && [ -n "$REGISTRY_BIN" ] && command -v kwctl >/dev/null; then
     start_registry
@@ -357,27 +315,26 @@ EOF
   fi
   KMP_POLICY_MODULE="${KMP_POLICY_MODULE:-file://$wasm}"
   printf 'KMP_POLICY_MODULE=%s\nKMP_SOURCES=%s\n' "$KMP_POLICY_MODULE" "${KMP_SOURCES:-}" >>"$STATE/env"
-  kubeconfig "$STATE/admin.kubeconfig" "$API_PORT" "    client-certificate: $STATE/pki/admin.crt
+  kubeconfig "$STATE/admin.kubeconfig" "$API_PORT" user "    client-certificate: $STATE/pki/admin.crt
     client-key: $STATE/pki/admin.key"
   start_etcd
   start_apiserver
-  local k=("$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig")
-  python3 "$HERE/kubevirt_crds.py" "$BIN/../crds" >"$STATE/crds.json"
-  "${k[@]}" create -f "$STATE/crds.json" >/dev/null
+  kmp_python cluster.kubevirt_crds "$BIN/../crds" >"$STATE/crds.json"
+  k create -f "$STATE/crds.json" >/dev/null
   # (not `kubectl wait`: it gives up on a CRD whose status has no conditions yet)
   wait_until 30 "the CRDs" established virtualmachines.kubevirt.io virtualmachineinstances.kubevirt.io
   # The ServiceAccount that manifests/rbac.yaml binds, created by hand (no controller-manager),
   # and rbac.yaml applied as shipped.
-  "${k[@]}" create namespace kubewarden >/dev/null
-  "${k[@]}" create serviceaccount policy-server -n kubewarden >/dev/null
-  "${k[@]}" apply -f "$REPO/manifests/rbac.yaml" >/dev/null
+  k create namespace kubewarden >/dev/null
+  k create serviceaccount policy-server -n kubewarden >/dev/null
+  k apply -f "$REPO/manifests/rbac.yaml" >/dev/null
   local token
-  token=$("${k[@]}" create token policy-server -n kubewarden --duration 24h)
+  token=$(k create token policy-server -n kubewarden --duration 24h)
   # policy-server reaches the API server through a TCP proxy (apiproxy), which the tests stop to
   # cut its watches while the API server keeps serving everyone else.
-  kubeconfig "$STATE/policy-server.kubeconfig" "$APIPROXY_PORT" "    token: $token"
+  kubeconfig "$STATE/policy-server.kubeconfig" "$APIPROXY_PORT" user "    token: $token"
   # the namespace `webhooks` probes in: every shipped selector matches it
-  "${k[@]}" apply -f - >/dev/null <<EOF
+  k apply -f - >/dev/null <<EOF
 {"apiVersion": "v1", "kind": "List", "items": [
  {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kmp-probe", "labels": {
    "mutatepods.kubemacpool.io": "allocate", "mutatevirtualmachines.kubemacpool.io": "allocate"}}},
@@ -414,15 +371,15 @@ down() {
 cmd=${1:-}
 case "$cmd" in
   up) STATE=$(mkdir -p "$2" && cd "$2" && pwd); up ;;
-  down) STATE=$(cd "$2" 2>/dev/null && pwd) || exit 0; [ -f "$STATE/env" ] && load_env; down ;;
+  down) STATE=$(cd "$2" 2>/dev/null && pwd) || exit 0; [ -f "$STATE/env" ] && load_state_env; down ;;
   start|stop|restart)
-    STATE=$(cd "$3" && pwd); load_env
+    STATE=$(cd "$3" && pwd); load_state_env
     case "$cmd" in
       start) start "$2" ;;
       stop) stop "$2" ;;
       restart) stop "$2"; start "$2" ;;
     esac ;;
-  webhooks) STATE=$(cd "$2" && pwd); load_env; shift 2; webhooks "$@" ;;
-  replicas) STATE=$(cd "$2" && pwd); load_env; replicas "$3" ;;
+  webhooks) STATE=$(cd "$2" && pwd); load_state_env; shift 2; webhooks "$@" ;;
+  replicas) STATE=$(cd "$2" && pwd); load_state_env; replicas "$3" ;;
   *) sed -n '2,/^set -e/p' "$0" | sed '$d'; exit 2 ;;
 esac

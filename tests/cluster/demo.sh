@@ -2,14 +2,14 @@
 # `make demo-cluster`: brings the loopback cluster up, shows Kubemacpool's first example through
 # kubectl (a VM on the pod network, and a Pod with a Multus annotation), and stops the cluster.
 set -euo pipefail
-HERE="$(cd "$(dirname "$0")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
+# shellcheck source=lib.bash
+. "$(dirname "$0")/lib.bash"
 STATE="${CLUSTER_STATE:-$REPO/target/demo-cluster}"
 t0=$SECONDS
-"$HERE/build.sh" >/dev/null
+"$CLUSTER_DIR/build.sh" >/dev/null
 echo "demo: components ready in $((SECONDS - t0)) s (built once, then cached)"
-trap '"$HERE/cluster.sh" down "$STATE"' EXIT
-"$HERE/cluster.sh" up "$STATE" 2>&1 | grep -v '^export'
+trap '"$CLUSTER_DIR/cluster.sh" down "$STATE"' EXIT
+"$CLUSTER_DIR/cluster.sh" up "$STATE" 2>&1 | grep -v '^export'
 # shellcheck disable=SC1091
 . "$STATE/env"
 export KUBECONFIG="$STATE/admin.kubeconfig" PATH="$BIN:$PATH"

@@ -1,12 +1,14 @@
-# Helpers for cluster.bats: kubectl against the test cluster, namespaces, manifests, the invariant.
+# Helpers for the bats files here: kubectl against the test cluster, namespaces, manifests, the
+# invariant. The shell library (lib.bash) comes with them.
 
-CLUSTER_DIR="$(cd "$BATS_TEST_DIRNAME" && pwd)"
-REPO="$(cd "$CLUSTER_DIR/../.." && pwd)"
+# shellcheck source=lib.bash
+. "$BATS_TEST_DIRNAME/lib.bash"
 CLUSTER="$CLUSTER_DIR/cluster.sh"
 VM_CREATE_WRAPPER='Failed to create virtual machine allocation error: Failed to allocate mac to the vm object: '
 MAC_RE='^02(:[0-9a-f]{2}){5}$'
 
 state() { echo "${KMP_CLUSTER_STATE:?}"; }
+# (lib.bash's k, on the cluster of this test file)
 k() { "$BIN/kubectl" --kubeconfig "$(state)/admin.kubeconfig" "$@"; }
 
 load_cluster_env() {
@@ -15,17 +17,17 @@ load_cluster_env() {
   export BIN KMP_POLICY_MODULE KMP_SOURCES
 }
 
-# warm REPLICA...: primes each policy-server replica's per-block watches (tests/cluster/warm_blocks.py
+# warm REPLICA...: primes each policy-server replica's per-block watches (tests/kmp/cluster/warm_blocks.py
 # says why: the cold start of `inventory: indexed` is not what these tests measure). Each file's
 # setup_file primes replica 1 too: now and then a new watch's LIST waits 290 s behind an older watch
-# (docs/operations.md), which warm_blocks.py waits out and a kubectl create behind a 10 s webhook
+# (docs/operations.md), which warm_blocks waits out and a kubectl create behind a 10 s webhook
 # timeout cannot.
 warm() {
   local i port seconds rc
   for i in "$@"; do
     port=$(eval echo "\$PS${i}_PORT")
     rc=0
-    seconds=$(python3 "$CLUSTER_DIR/warm_blocks.py" "https://127.0.0.1:$port" "$(state)/pki/ca.crt" \
+    seconds=$(kmp_python cluster.warm_blocks "https://127.0.0.1:$port" "$(state)/pki/ca.crt" \
       clusterwide-kubemacpool-vms-opt-out) || rc=$?
     [ "$rc" -eq 0 ] || return "$rc"
     echo "# policy-server-$i: the watches of 256 blocks primed in $seconds" >&3
@@ -132,7 +134,7 @@ run_cleanup() {
 }
 
 check_invariant() {
-  k get vm,pod -A -o json | python3 "$CLUSTER_DIR/invariant.py" "$(state)/ledger.json" "$(state)/allowed-duplicates"
+  k get vm,pod -A -o json | kmp_python cluster.invariant "$(state)/ledger.json" "$(state)/allowed-duplicates"
 }
 
 # until_ok SECONDS COMMAND...: retries COMMAND every 0.5 s; prints how long it took.

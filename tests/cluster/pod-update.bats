@@ -2,7 +2,7 @@
 # behaviour.md 4.1 on a real API server (`make cluster-tests`): a Pod's Multus annotation keeps
 # its MACs through `kubectl apply` (client-side and server-side), `kubectl replace`, a network
 # hotplug and a GitOps-style re-apply loop. Every check reads the stored object with
-# `kubectl get -o json`; after each test the cluster invariant holds (invariant.py: no MAC lost,
+# `kubectl get -o json`; after each test the cluster invariant holds (kmp.cluster.invariant: no MAC lost,
 # changed or held twice, and a Pod's index labels match the MACs its annotation holds).
 
 bats_require_minimum_version 1.5.0
@@ -192,5 +192,5 @@ assert any("pods" in r["resources"] and "UPDATE" in r["operations"] for r in rul
   k get pod -n reapply -o json | jq -c '[.items[] | select(.metadata.name | startswith("gitops-")) | {(.metadata.name): (.metadata.annotations["k8s.v1.cni.cncf.io/networks"] | fromjson | map(.mac))}] | add' >"$dir/after.json"
   cmp "$dir/before.json" "$dir/after.json"
   jq -e --arg re "$MAC_RE" '[.[][]] | all(test($re)) and (unique | length) == 100' "$dir/after.json"
-  # invariant.py (teardown) checks every Pod's labels against its MACs.
+  # kmp.cluster.invariant (teardown) checks every Pod's labels against its MACs.
 }

@@ -18,24 +18,25 @@
 # Exit 3, with one line on stderr, where the tarball is absent (the callers skip with that line).
 # A tarball whose sha256 differs is an error (exit 1), never a skip.
 
+# shellcheck source=lib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+
 # build_upstream DIR NAME TARBALL SHA256 MODULE PACKAGE BINARY WHAT
 #   DIR: the folder of go.mod and go.sum; NAME: the cache folder's prefix; PACKAGE: the program,
 #   relative to MODULE (./cmd/manager); WHAT: the program's name in messages.
 build_upstream() {
   local dir=$1 name=$2 tarball_name=$3 sha256=$4 module=$5 package=$6 binary=$7 what=$8
-  local me repo upstream tarball ours cache got start src
+  local me upstream tarball ours cache got start src
   me="$(basename "$dir")/build.sh"
-  repo="$(cd "$dir/../../.." && pwd)"
-  upstream="${KMP_UPSTREAM_DIR:-$repo/../shared/upstream}"
+  upstream="${KMP_UPSTREAM_DIR:-$REPO/../shared/upstream}"
   tarball="$upstream/$tarball_name"
   if [ ! -f "$tarball" ]; then
     echo "no $tarball_name in $upstream, so $what cannot be built" >&2
     return 3
   fi
-  export PATH="/usr/local/go/bin:$PATH"
-  command -v go >/dev/null || { echo "$me: no go on PATH" >&2; return 2; }
+  use_go || { echo "$me: no go on PATH" >&2; return 2; }
   ours=$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-8)
-  cache="${XDG_CACHE_HOME:-$HOME/.cache}/kubemacpool-policy/$name-${sha256:0:16}-$ours"
+  cache="$KMP_CACHE_ROOT/$name-${sha256:0:16}-$ours"
   if [ -f "$cache/.complete" ]; then echo "$cache"; return 0; fi
   got=$(sha256sum "$tarball" | cut -d' ' -f1)
   [ "$got" = "$sha256" ] || { echo "$me: $tarball has sha256 $got, want $sha256" >&2; return 1; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # A smoke test in the real policy-server (`make engine-tests`, with policy-server on PATH): the
 # annotated policy loaded from file://, as a cluster runs it, against the fake API server
-# (tests/engine/fake_apiserver.py) serving the sample cluster of test_data/cluster.json.
+# (tests/kmp/fake_apiserver.py) serving the sample cluster of test_data/cluster.json.
 
 bats_require_minimum_version 1.5.0
 
@@ -31,7 +31,7 @@ setup_file() {
   command -v "$POLICY_SERVER" >/dev/null || skip "no policy-server ($POLICY_SERVER): this test needs the real engine"
   [ -f "$REPO/annotated-policy.wasm" ] || skip "no annotated-policy.wasm: make annotated-policy.wasm first"
   local dir="$BATS_FILE_TMPDIR"
-  python3 "$REPO/tests/engine/fake_apiserver.py" --cluster "$REPO/test_data/cluster.json" \
+  PYTHONPATH="$REPO/tests" PYTHONDONTWRITEBYTECODE=1 python3 -m kmp.fake_apiserver --cluster "$REPO/test_data/cluster.json" \
     --port-file "$dir/api-port" --kubeconfig "$dir/kubeconfig" >"$dir/api.log" 2>&1 &
   echo $! >"$dir/api.pid"
   wait_for "the fake API server" test -s "$dir/api-port"

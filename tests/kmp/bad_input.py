@@ -1,18 +1,13 @@
-#!/usr/bin/env python3
 """Writes the bad-input matrix's fixtures (issue 7) into OUTDIR for e2e.bats: malformed, huge
 and odd requests, and inventories with broken items or a million used MACs. They are made when
 the tests run, not committed: together they weigh about 70 MB.
-    scripts/gen-bad-input.py OUTDIR"""
+    python3 -m kmp.bad_input OUTDIR"""
 
-import importlib.util
 import json
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("gen", os.path.join(HERE, "gen-test-data.py"))
-gen = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(gen)
+from kmp import fixtures as gen
 
 # MACs with wrong lengths and separators, on a VM (each one a request).
 BAD_MACS = ["02:00:00:00:00", "02:00:00:00:00:00:00", "02.00.00.00.00.00", "0200:0000:0000",

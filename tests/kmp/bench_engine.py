@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 """The real-engine benchmark (`make bench-engine`): admissions in policy-server 1.35 against the
-fake API server (tests/engine/fake_apiserver.py) serving generated clusters (tests/engine/cluster.py),
+fake API server (kmp.fake_apiserver) serving generated clusters (kmp.synthetic),
 for each inventory mode, beside the engine floor of the same calls (bench-guests: the mode's list
 calls, nothing read) and a trivial accepting policy, measured in the same run, interleaved round
 by round.
 
-    scripts/bench-engine.py --policy-server PATH --policy annotated-policy.wasm \\
+    python3 -m kmp.bench_engine --policy-server PATH --policy annotated-policy.wasm \\
         --floor target/bench-floor.wasm [--sizes quick|full|10k|100k|VMS:PODS,...] \\
         [--modes indexed,pods-tracked,all,tracked] [--adoptions adopted,half] [--rounds N] \\
         [--server-per-mode] [--floor-only-modes MODES] [--keep-workdir]
@@ -27,7 +26,7 @@ Clusters: `adopted` (every VM and every MAC-holding pod carries the index labels
 the half-adopted cluster runs only the modes of --half-modes (default: indexed, beside the
 pods-tracked floor). Each cluster also holds decoys (decoys() below) at the addresses
 where `indexed`'s search starts for each MAC the benchmark's requests ask for (as the policy's
-core computes it, through tests/engine/protocol.py): an `indexed` policy that makes all
+core computes it, through kmp.protocol): an `indexed` policy that makes all
 its lists must walk past them.
 
 Prints, per cluster: p50/p95 of VM CREATE, Pod CREATE with a Multus network and Pod CREATE
@@ -61,12 +60,8 @@ import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-FAKE_APISERVER = os.path.join(REPO, "tests", "engine", "fake_apiserver.py")
-sys.dont_write_bytecode = True  # no __pycache__ in the work tree
-sys.path.insert(0, os.path.join(REPO, "tests", "engine"))
-import cluster as generated  # noqa: E402
+import kmp
+from kmp import synthetic as generated
 
 MODES = ["indexed", "pods-tracked", "all", "tracked"]
 NETWORKS = generated.NETWORKS
@@ -201,7 +196,7 @@ class Client:
                 f"({request['object']['metadata'].get('name')}) within {self.conn.timeout} s. If a new "
                 "reflector's LIST never reached the fake API server (rerun with --keep-workdir and "
                 "FAKE_APISERVER_LOG=1: policy-server.log says \"creating new reflector\", api.log has no LIST "
-                "for it), that is the policy-server stall tests/engine/fake_apiserver.py describes.")
+                "for it), that is the policy-server stall kmp.fake_apiserver describes.")
         elapsed = time.perf_counter() - start
         if reply.status != 200:
             raise SystemExit(f"bench-engine: {policy} answered HTTP {reply.status}: {data[:300]!r}")
@@ -325,9 +320,9 @@ class FakeApiServer:
         start = time.monotonic()
         self.log = open(os.path.join(workdir, "api.log"), "ab")
         self.process = subprocess.Popen(
-            [sys.executable, FAKE_APISERVER, "--generate", f"{vms}:{pods}", "--adoption", adoption,
-             "--extra", extra_file, "--port-file", self.port_file, "--kubeconfig", self.kubeconfig],
-            stdout=subprocess.DEVNULL, stderr=self.log)
+            kmp.command("fake_apiserver", "--generate", f"{vms}:{pods}", "--adoption", adoption,
+                        "--extra", extra_file, "--port-file", self.port_file, "--kubeconfig", self.kubeconfig),
+            env=kmp.environ(), stdout=subprocess.DEVNULL, stderr=self.log)
 
         def up():
             if self.process.poll() is not None:
@@ -673,7 +668,7 @@ def main():
                         help="VMS:PODS,... (PODS counts the VMs' virt-launcher pods), or a preset: "
                              + ", ".join(f"{k} = {v}" for k, v in SIZE_PRESETS.items()))
     parser.add_argument("--modes", default=",".join(MODES))
-    parser.add_argument("--adoptions", default="adopted,half", help="adopted, half, none (cluster.py)")
+    parser.add_argument("--adoptions", default="adopted,half", help="adopted, half, none (kmp.synthetic)")
     parser.add_argument("--half-modes", default="indexed",
                         help="the modes run on a half-adopted cluster (among --modes; the pods-tracked "
                              "floor is measured beside indexed there too)")

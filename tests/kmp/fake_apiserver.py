@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A small fake Kubernetes API server for tests of the real policy-server (standard library only).
 
 It serves what kube-rs in policy-server 1.35 asks for when a policy lists or gets VirtualMachines
@@ -7,9 +6,9 @@ selectors evaluated as the API server does (`k=v`, `k==v`, `k!=v`, `k`, `!k`, `k
 `k notin (a,b)`, `k>n`, `k<n`, comma = and), watches that send a bookmark and stay open, and GETs
 of single objects with a 404 Status body when the object does not exist. Nothing is ever written.
 
-    fake_apiserver.py --cluster test_data/cluster.json --port-file PORT_FILE
-    fake_apiserver.py --generate 10000:100000 [--adoption adopted|half|none] --port-file PORT_FILE
-                      (see cluster.py; --extra FILE adds the objects of a JSON file of the --cluster form)
+    python3 -m kmp.fake_apiserver --cluster test_data/cluster.json --port-file PORT_FILE
+    python3 -m kmp.fake_apiserver --generate 10000:100000 [--adoption adopted|half|none] --port-file PORT_FILE
+        (see kmp.synthetic; --extra FILE adds the objects of a JSON file of the --cluster form)
 
 It writes a kubeconfig for itself (--kubeconfig). GET /_stats counts what it served: `list <Kind>`
 (`list <Kind> <selector>` with a label selector) per LIST, counting its first page only (so one
@@ -50,9 +49,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-sys.dont_write_bytecode = True  # no __pycache__ in the work tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cluster as generated  # noqa: E402
+from kmp import synthetic as generated
 
 RESOURCE_VERSION = "5000"
 BOOKMARK_SECONDS = 5
@@ -513,10 +510,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--cluster", help="JSON file: {\"VirtualMachine\": [...], \"Pod\": [...]}")
-    source.add_argument("--generate", help="VMS:PODS, a generated cluster (cluster.py)")
+    source.add_argument("--generate", help="VMS:PODS, a generated cluster (kmp.synthetic)")
     parser.add_argument("--mac-share", type=float, default=0.05, help="with --generate: pods holding a Multus MAC")
     parser.add_argument("--adoption", choices=generated.ADOPTIONS, default="adopted",
-                        help="with --generate: which objects carry the index labels (cluster.py)")
+                        help="with --generate: which objects carry the index labels (kmp.synthetic)")
     parser.add_argument("--extra", help="JSON file of the --cluster form: objects added to the cluster")
     parser.add_argument("--keep-alive", action="store_true",
                         help="keep connections open between requests (see the module comment)")

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Writes test_data/: the AdmissionRequests and kwctl replay sessions that e2e.bats and the
 README and docs/ use. Run it after changing a fixture here, and commit what it writes: the files are the
 fixtures, this script only keeps them consistent (the sample cluster, the exact host calls).
@@ -7,12 +6,12 @@ The sessions record exactly the calls the policy makes (behaviour.md section 7):
 then Pods, `list_resources_all` with field masks, and `get_resource` for launcher pods. The
 `session-indexed-*` sessions record the calls of `inventory: indexed` (section 7.1), which
 depend on the request: the blocks it needs are computed here with the policy's own allocation
-hash, label keys, selectors and field masks (tests/engine/protocol.py, from the core through
+hash, label keys, selectors and field masks (kmp.protocol, from the core through
 xtask), so a replay that the policy does not follow call by call fails.
 
-    gen-test-data.py            writes test_data/
-    gen-test-data.py --check    writes nothing; fails, naming the files, when test_data/ differs
-                                from what it would write (make unit-tests runs it)
+    python3 -m kmp.fixtures             writes test_data/ (make test-data)
+    python3 -m kmp.fixtures --check     writes nothing; fails, naming the files, when test_data/
+                                        differs from what it would write (make unit-tests runs it)
 """
 
 import copy
@@ -22,11 +21,9 @@ import os
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "engine"))
-import protocol  # noqa: E402
+from kmp import REPO, protocol
 
-TEST_DATA = os.path.join(HERE, "..", "test_data")
+TEST_DATA = os.path.join(REPO, "test_data")
 OUT = TEST_DATA
 NETWORKS = protocol.NETWORKS
 TRACKED = {protocol.TRACKED: protocol.TRACKED_VALUE}
@@ -334,7 +331,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
 
     # The sample cluster as the API server stores it, for the fake API server that the
-    # policy-server tests run against (tests/engine/fake_apiserver.py).
+    # policy-server tests run against (kmp.fake_apiserver).
     write("cluster.json", json.dumps({"VirtualMachine": SAMPLE_VMS, "Pod": SAMPLE_PODS}, indent=1) + "\n")
 
     # Sessions ------------------------------------------------------------------------------
@@ -558,9 +555,9 @@ def check():
                   if not os.path.exists(os.path.join(TEST_DATA, name))
                   or not filecmp.cmp(os.path.join(out, name), os.path.join(TEST_DATA, name), shallow=False)]
     if differ:
-        sys.exit("gen-test-data.py --check: test_data/ differs from what the generator writes "
-                 f"(run scripts/gen-test-data.py and commit): {', '.join(differ)}")
-    print(f"gen-test-data.py --check: the {len(written)} files it writes are in test_data/ as written")
+        sys.exit("kmp.fixtures --check: test_data/ differs from what the generator writes "
+                 f"(run make test-data and commit): {', '.join(differ)}")
+    print(f"kmp.fixtures --check: the {len(written)} files it writes are in test_data/ as written")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Writes fuzz/seeds/<target>/: the starting corpus of every fuzz target, taken from the
 requests, settings and replay sessions in test_data/ plus a few hand-picked edge cases.
-Re-run after changing test_data/:  python3 scripts/gen-fuzz-seeds.py"""
+Re-run after changing test_data/:  PYTHONPATH=tests python3 -m kmp.fuzz_seeds"""
 
 import glob
 import json
@@ -10,7 +9,7 @@ import shutil
 
 import yaml  # PyYAML; the replay sessions are YAML
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from kmp import REPO as ROOT
 SEEDS = os.path.join(ROOT, "fuzz", "seeds")
 SMALL = {"rangeStart": "02:00:00:00:00:00", "rangeEnd": "02:00:00:00:00:0f"}
 

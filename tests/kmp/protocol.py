@@ -14,7 +14,8 @@ import os
 import subprocess
 import threading
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+from kmp import REPO
+
 XTASK = os.environ.get("XTASK") or os.path.join(REPO, "target", "debug", "xtask")
 
 

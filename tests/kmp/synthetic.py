@@ -28,8 +28,8 @@ held as Python dicts (the fake API server keeps only their encoded bytes).
 import json
 
 # The labels, the hash and the block geometry are the policy's, from its core.
-from protocol import (BLOCK_PREFIX, INDEXED, INDEXED_VALUE, NETWORKS, TRACKED,  # noqa: F401
-                      allocation_hash, object_block, search_start)
+from kmp.protocol import (BLOCK_PREFIX, INDEXED, INDEXED_VALUE, NETWORKS, TRACKED,  # noqa: F401
+                           allocation_hash, object_block, search_start)
 
 ADOPTIONS = ("adopted", "half", "none")
 

@@ -1,6 +1,5 @@
-#!/usr/bin/env python3
-"""Self-test of the fake API server (`make engine-tests`, or `python3 -m unittest discover -s
-tests/engine`): label selectors mean what they mean in Kubernetes, and open watches (one per
+"""Self-test of the fake API server (`make unit-tests`, or `python3 -m unittest discover -s
+tests/kmp -t tests`): label selectors mean what they mean in Kubernetes, and open watches (one per
 reflector in policy-server, up to 514 with `inventory: indexed`), 50 in-process and 520 against
 the server's own process, neither stall a LIST nor a new watch."""
 
@@ -8,14 +7,12 @@ import http.client
 import json
 import os
 import socket
-import sys
 import time
 import unittest
 
-sys.dont_write_bytecode = True  # no __pycache__ in the work tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cluster as generated  # noqa: E402
-import fake_apiserver as fake  # noqa: E402
+import kmp
+from kmp import fake_apiserver as fake
+from kmp import synthetic as generated
 
 TRACKED = "kubemacpool.io/tracked"
 INDEXED = "kubemacpool.io/indexed"
@@ -254,8 +251,8 @@ class ManyWatches(unittest.TestCase):
         import tempfile
         self.dir = tempfile.TemporaryDirectory()
         port_file = os.path.join(self.dir.name, "port")
-        self.server = subprocess.Popen([sys.executable, fake.__file__, "--generate", "300:3000",
-                                        "--port-file", port_file], stdout=subprocess.DEVNULL)
+        self.server = subprocess.Popen(kmp.command("fake_apiserver", "--generate", "300:3000", "--port-file", port_file),
+                                       env=kmp.environ(), stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while not os.path.exists(port_file):
             self.assertLess(time.monotonic(), deadline, "the fake API server did not start")

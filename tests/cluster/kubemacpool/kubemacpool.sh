@@ -21,27 +21,19 @@
 # 127.0.0.1:8000 is taken. Its metrics (--metrics-addr) go to a free loopback port. The webhooks
 # call it through a stand-in for its Service, which routes only while it is ready (`service`).
 set -Eeuo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-CLUSTER_DIR="$(cd "$HERE/.." && pwd)"
-REPO="$(cd "$CLUSTER_DIR/../.." && pwd)"
+# shellcheck source=../lib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.bash"
 KMP_NS=kubemacpool-system
 KMP_WEBHOOK_PORT=8000
 
-die() { echo "kubemacpool.sh: $*" >&2; exit 1; }
 log() { echo "kubemacpool: $*" >&2; }
 
 load_env() {
-  [ -f "$STATE/env" ] || die "no cluster in $STATE (run: cluster.sh up $STATE)"
-  # shellcheck disable=SC1091
-  . "$STATE/env"
-  KMP_CACHE=$("$HERE/build.sh")
+  load_state_env
+  KMP_CACHE=$("$CLUSTER_DIR/kubemacpool/build.sh")
   KMP_DIR="$STATE/kubemacpool"
   [ -n "${KMP_SERVICE_PORT:-}" ] || { KMP_SERVICE_PORT=$(free_port); echo "KMP_SERVICE_PORT=$KMP_SERVICE_PORT" >>"$STATE/env"; }
 }
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-k() { "$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig" "$@"; }
 
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -86,28 +78,6 @@ open(f"{out}/range", "w").write(f"{start} {end}\n")
 EOF
 }
 
-kubeconfig() {
-  local token
-  token=$(k create token kubemacpool-sa -n "$KMP_NS" --duration 24h)
-  cat >"$KMP_DIR/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster:
-    server: https://127.0.0.1:$API_PORT
-    certificate-authority: $STATE/pki/ca.crt
-users:
-- name: kubemacpool-sa
-  user:
-    token: $token
-contexts:
-- name: test
-  context: {cluster: test, user: kubemacpool-sa}
-current-context: test
-EOF
-}
-
 ready() { curl -sf --cacert "$STATE/pki/ca.crt" "https://127.0.0.1:$KMP_WEBHOOK_PORT/readyz" >/dev/null; }
 
 # start: the manager as the mac-controller-manager Deployment runs it (its args and env), out of
@@ -143,18 +113,6 @@ start() {
     [ $SECONDS -lt $deadline ] || die "the Service's proxy does not route to the ready manager after 10 s ($STATE/logs/kubemacpool-service.log)"
     sleep 0.05
   done
-}
-
-# stop [NAME]: the process of STATE/pids/NAME.pid (default: the manager)
-stop() {
-  local pidfile="$STATE/pids/${1:-kubemacpool}.pid" pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(cat "$pidfile")
-  if kill "$pid" 2>/dev/null; then
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
 }
 
 # service: the release's Service kubemacpool-service on loopback. A Service routes only to a ready
@@ -210,7 +168,7 @@ up() {
   certs
   manifest
   k apply -f "$KMP_DIR/manifest.json" >/dev/null
-  kubeconfig
+  sa_kubeconfig "$KMP_DIR/kubeconfig" "$KMP_NS" kubemacpool-sa
   service
   start
   local deadline=$((SECONDS + 30))
@@ -222,7 +180,7 @@ up() {
 }
 
 down() {
-  stop
+  stop kubemacpool
   stop kubemacpool-service
   k delete mutatingwebhookconfiguration kubemacpool-mutator --ignore-not-found >/dev/null
 }
@@ -232,7 +190,7 @@ case "$cmd" in
   up | down | start | stop)
     STATE=$(cd "${2:?STATE_DIR}" && pwd)
     load_env
-    "$cmd"
+    if [ "$cmd" = stop ]; then stop kubemacpool; else "$cmd"; fi
     ;;
   *) sed -n '2,/^set -E/p' "$0" | sed '$d'; exit 2 ;;
 esac

@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """make bench-cluster: the policy (policy-server 1.35) and Kubemacpool v0.51.1, one at a time, on
 the same test API server and etcd (tests/cluster/cluster.sh), with a cluster loaded through the API
 server first.
 
-    bench.py --state STATE_DIR --vms N --pods M [--multus-share 0.05] [--samples 100] [--out FILE]
+    python3 -m kmp.bench.bench --state STATE_DIR --vms N --pods M [--multus-share 0.05] [--samples 100] [--out FILE]
 
 STATE_DIR is a running cluster (cluster.sh up). The load: N VMs and round(M * share) Multus Pods
 created through the policy's default webhooks (so they carry what the policy writes), 8 clients;
@@ -40,9 +39,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-CLUSTER_SH = os.path.join(HERE, "..", "cluster.sh")
-KMP_SH = os.path.join(HERE, "..", "kubemacpool", "kubemacpool.sh")
+import kmp
+
+CLUSTER_SH = os.path.join(kmp.TESTS, "cluster", "cluster.sh")
+KMP_SH = os.path.join(kmp.TESTS, "cluster", "kubemacpool", "kubemacpool.sh")
 MAC_RE = re.compile(r"^02(:[0-9a-f]{2}){5}$")
 VM_NS, MULTUS_NS, PLAIN_NS = "bench-vms", "bench-multus", "bench-plain"
 
@@ -175,8 +175,8 @@ class Checker:
         return dup
 
 
-def sh(*args):
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+def sh(*args, env=None):
+    return subprocess.run(args, check=True, capture_output=True, text=True, env=env).stdout
 
 
 def metrics_hist(api, webhook):
@@ -264,9 +264,10 @@ def derive_variants(state, env, modes):
     for m in modes:
         if m != "indexed":
             variants += ["--variant", f"{m.replace('-', '')}:inventory={m}"]
-    sh("python3", os.path.join(HERE, "..", "derive.py"), "--manifests", os.path.join(HERE, "..", "..", "..", "manifests"),
-       "--module", env["KMP_POLICY_MODULE"], "--url", f"https://127.0.0.1:{env['PS1_PORT']}",
-       "--ca-bundle", os.path.join(state, "pki", "ca.crt"), "--out", os.path.join(state, "derived"), *variants)
+    sh(*kmp.command("cluster.derive", "--manifests", os.path.join(kmp.REPO, "manifests"),
+                    "--module", env["KMP_POLICY_MODULE"], "--url", f"https://127.0.0.1:{env['PS1_PORT']}",
+                    "--ca-bundle", os.path.join(state, "pki", "ca.crt"), "--out", os.path.join(state, "derived"),
+                    *variants), env=kmp.environ())
 
 
 def names(mode):

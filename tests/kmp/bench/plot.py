@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """The picture of bench.py's results: VM CREATE p50 (client-timed) against the number of VMs, log
 scales, one line per system, and the start-up window of each at each size.
 
-    plot.py OUT.svg RESULT.json...
+    python3 -m kmp.bench.plot OUT.svg RESULT.json...
 """
 import json
 import sys

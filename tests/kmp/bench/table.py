@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The markdown table of bench.py's JSON results (one file per cluster size), one row per system."""
 import json
 import sys

@@ -1,11 +1,7 @@
 """bench.py's answer checks, on the answers a bench-cluster run really got (2026-12-07, 100k VMs), and the first-admission figures table.py prints."""
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(__file__))
-import bench  # noqa: E402
-import table  # noqa: E402
+from kmp.bench import bench, table
 
 TIMEOUT = {"kind": "Status", "status": "Failure", "code": 500, "message":
            'Internal error occurred: failed calling webhook "clusterwide-kubemacpool-vms-opt-out-podstracked'

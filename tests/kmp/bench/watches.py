@@ -1,19 +1,18 @@
-#!/usr/bin/env python3
 """make bench-watches: what the policy's watches cost the cluster, measured on the test API server
 (tests/cluster/cluster.sh) with two policy-server replicas.
 
-    watches.py primes --state STATE_DIR --out FILE
+    python3 -m kmp.bench.watches primes --state STATE_DIR --out FILE
         an empty cluster, 2 replicas: each replica's watches primed one replica after the other
         (warm_blocks.py, 256 blocks), timed; then the TCP connections each replica holds to the
         API server's proxy (apiproxy, haproxy), the proxy's to kube-apiserver, and the proxy's
         accept queue. Run once per haproxy maxconn (KMP_HAPROXY_MAXCONN) to show the stall.
-    watches.py cost --state STATE_DIR --vms N --pods M --out FILE [--rate 100] [--seconds 30]
+    python3 -m kmp.bench.watches cost --state STATE_DIR --vms N --pods M --out FILE [--rate 100] [--seconds 30]
         the cluster loaded as bench-cluster loads it (bench.py), then for no policy-server, the
         policy in `indexed` and in `pods-tracked` (2 replicas, fully primed): connections per
         replica, kube-apiserver's registered watchers, RSS and CPU of kube-apiserver and of each
         replica, idle and while RATE Pods/s are created and deleted (Pods without networks in a
         namespace no webhook selects: the cost is the watchers', not the admissions').
-    watches.py table FILE...
+    python3 -m kmp.bench.watches table FILE...
         the Markdown tables of docs/performance.md.
 """
 
@@ -21,16 +20,12 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 
-sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from bench import CLUSTER_SH, PLAIN_NS, Api, Checker, env_of, load, names, pid_of, pod, pod_path, rss_kib, sh  # noqa: E402
+import kmp
+from kmp.bench.bench import CLUSTER_SH, PLAIN_NS, Api, Checker, env_of, load, names, pid_of, pod, pod_path, rss_kib, sh
 
-WARM = os.path.join(HERE, "..", "warm_blocks.py")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -72,8 +67,9 @@ def prime(state, env, replica, policy, blocks=256):
     """warm_blocks.py against one replica: every block's watches opened; returns its seconds."""
     port = env[f"PS{replica}_PORT"]
     t0 = time.time()
-    out = subprocess.run(["python3", WARM, f"https://127.0.0.1:{port}", os.path.join(state, "pki", "ca.crt"), policy,
-                          str(blocks)], capture_output=True, text=True, env=dict(os.environ, WARM_RETRY_FOR=str(STALL_WAIT)))
+    out = subprocess.run(kmp.command("cluster.warm_blocks", f"https://127.0.0.1:{port}", os.path.join(state, "pki", "ca.crt"),
+                                     policy, str(blocks)),
+                         capture_output=True, text=True, env=kmp.environ(WARM_RETRY_FOR=str(STALL_WAIT)))
     if out.returncode != 0:
         raise SystemExit(f"watches.py: priming policy-server-{replica} failed: {out.stderr.strip()}")
     return {"seconds": round(time.time() - t0, 1), "warm_blocks": out.stdout.strip()}

@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Derives the test cluster's policy-server configuration and webhook configurations from the
 shipped ClusterAdmissionPolicies (manifests/kubemacpool-*.yaml), as kubewarden-controller v1.35.0
 writes them, so that a change to a shipped manifest changes the test cluster.
 
-    derive.py --manifests manifests --module file:///abs/annotated-policy.wasm \
+    python3 -m kmp.cluster.derive --manifests manifests --module file:///abs/annotated-policy.wasm \
         --url https://127.0.0.1:8443 --ca-bundle ca.crt --out DIR [--variant reject:duplicateMacs=reject]
 
 Writes DIR/policies.yml (policy-server's --policies file) and DIR/webhooks/<policy>.json, one

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """The cluster invariant, checked after every test of cluster.bats.
 
-    kubectl get vm,pod -A -o json | invariant.py LEDGER ALLOWED
+    kubectl get vm,pod -A -o json | python3 -m kmp.cluster.invariant LEDGER ALLOWED
 
 - No MAC is held by two objects, unless it is listed in ALLOWED (one MAC a line: a test that asked
   for a duplicate writes it there).

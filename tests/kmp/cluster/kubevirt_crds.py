@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """KubeVirt's VirtualMachine and VirtualMachineInstance CRDs, with KubeVirt's own schema.
 
-    kubevirt_crds.py CONTROLLER_GEN_OUTPUT_DIR > crds.json
+    python3 -m kmp.cluster.kubevirt_crds CONTROLLER_GEN_OUTPUT_DIR > crds.json
 
 KubeVirt builds its CRDs in two steps, and this does the same with the same inputs:
 1. hack/generate.sh runs `controller-gen crd:allowDangerousTypes=true` on kubevirt.io/api; the

@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 """The VM shapes of test_data/ that the policy patches, as objects to send to a real API server,
 and the check that the API server stored them whole (cluster.bats, the schema test).
 
-    shapes.py list TEST_DATA NAMESPACE          one JSON line per shape:
-                                                {"file", "operation", "old", "new"}
-    shapes.py check SENT STORED                 exit 1 with the paths pruned or changed
+    python3 -m kmp.cluster.shapes list TEST_DATA NAMESPACE    one JSON line per shape:
+                                                              {"file", "operation", "old", "new"}
+    python3 -m kmp.cluster.shapes check SENT STORED           exit 1 with the paths pruned or changed
 
 Shapes: every VirtualMachine CREATE or UPDATE request with a spec.template and no
 deletionTimestamp (the ones section 5 of behaviour.md handles). `old` is the UPDATE's oldObject

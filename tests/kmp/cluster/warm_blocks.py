@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Primes a fresh policy-server's per-block watches before a burst (cluster.bats, concurrency).
 
 Under `inventory: indexed` the first admission that needs a block makes policy-server create
@@ -18,7 +17,7 @@ that watch to end at its 290 s timeout (docs/operations.md, Watches and connecti
 is waited for and named, never skipped. The slowest block is reported. WARM_RETRY_FOR (seconds)
 changes the 330.
 
-    warm_blocks.py URL CA_FILE POLICY_NAME [BLOCKS]   (the first BLOCKS blocks; default all 256)
+    python3 -m kmp.cluster.warm_blocks URL CA_FILE POLICY_NAME [BLOCKS]   (the first BLOCKS blocks; default all 256)
 """
 
 import json
