@@ -6,19 +6,13 @@
 # PATH or /usr/local/go/bin), kwctl and policy-server; skipped with one line otherwise.
 # Where the tarball is absent, build.sh exits 3 and the tests are skipped with its line.
 
-AUDIT_GO := $(or $(shell command -v go 2>/dev/null),$(wildcard /usr/local/go/bin/go))
-AUDIT_MISSING := $(strip $(if $(AUDIT_GO),,Go) $(if $(KWCTL_BIN),,kwctl) $(if $(POLICY_SERVER_BIN),,policy-server))
-
 .PHONY: audit-tests
-ifneq ($(AUDIT_MISSING),)
+ifneq ($(CLUSTER_MISSING),)
 audit-tests:
-	@echo "audit: no $(AUDIT_MISSING): the audit-scanner tests against a real kube-apiserver (tests/cluster/audit.bats) are skipped"
+	@echo "audit: no $(CLUSTER_MISSING): the audit-scanner tests against a real kube-apiserver (tests/cluster/audit.bats) are skipped"
 else
 # The scanner is built once (about 4 min on 2 cores, after the cluster's 6) into the cache.
 audit-tests: cluster-setup annotated-policy.wasm
 	tests/cluster/build.sh >/dev/null
-	@rc=0; tests/cluster/audit/build.sh >/dev/null 2>$(CURDIR)/target/audit-build.log || rc=$$?; \
-	if [ $$rc -eq 3 ]; then echo "audit: $$(tail -n 1 $(CURDIR)/target/audit-build.log): the audit-scanner tests (tests/cluster/audit.bats) are skipped"; \
-	elif [ $$rc -ne 0 ]; then cat $(CURDIR)/target/audit-build.log; exit $$rc; \
-	else bats tests/cluster/audit.bats; fi
+	$(call upstream_build,audit,tests/cluster/audit/build.sh,bats tests/cluster/audit.bats,the audit-scanner tests (tests/cluster/audit.bats) are skipped)
 endif

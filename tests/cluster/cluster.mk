@@ -3,12 +3,22 @@
 # Included by the Makefile. Needs Go (on PATH or /usr/local/go/bin) and kwctl and policy-server on
 # PATH; skipped with one line otherwise.
 
+# What every suite on the test cluster needs (also audit.mk, kubemacpool.mk): Go, kwctl, policy-server.
 CLUSTER_GO := $(or $(shell command -v go 2>/dev/null),$(wildcard /usr/local/go/bin/go))
 CLUSTER_STATE ?= $(CURDIR)/target/cluster
 CLUSTER_MISSING := $(strip $(if $(CLUSTER_GO),,Go) $(if $(KWCTL_BIN),,kwctl) $(if $(POLICY_SERVER_BIN),,policy-server))
 
+# $(call upstream_build,NAME,BUILD_SH,COMMAND,SKIPPED): a recipe line that runs BUILD_SH (an upstream
+# build, tests/cluster/upstream.bash; its log in target/NAME-build.log), then COMMAND. Where the
+# tarball is absent (exit 3) it prints "NAME: <the log's last line>: SKIPPED" and exits 0; on any
+# other failure it prints the log and fails.
+upstream_build = @mkdir -p $(CURDIR)/target; rc=0; $(2) >/dev/null 2>$(CURDIR)/target/$(1)-build.log || rc=$$?; \
+	if [ $$rc -eq 3 ]; then echo "$(1): $$(tail -n 1 $(CURDIR)/target/$(1)-build.log): $(4)"; \
+	elif [ $$rc -ne 0 ]; then cat $(CURDIR)/target/$(1)-build.log; exit $$rc; \
+	else $(3); fi
+
 .PHONY: cluster-setup cluster-tests demo-cluster cluster-up cluster-down bench-watches
-# haproxy: the TCP load balancer in front of two policy-servers; python3-yaml: derive.py.
+# haproxy: the TCP load balancer in front of two policy-servers; python3-yaml: kmp.cluster.derive.
 # docker-registry (the OCI registry the cluster loads the policy from) is unpacked from its Debian
 # package into the cache, not installed: installing it would start a registry service on :5000.
 CLUSTER_REGISTRY_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kubemacpool-policy/docker-registry
