@@ -20,27 +20,8 @@ SHARED_MAC=02:00:00:00:a2:01
 HOLE_POD_MAC=02:00:00:00:b3:01
 
 setup_file() {
-  # (skipped in setup: bats 1.8 reports a skip in setup_file as a failure)
-  if ! command -v "${POLICY_SERVER:-policy-server}" >/dev/null || ! command -v kwctl >/dev/null; then
-    export KMP_SKIP="no policy-server or kwctl on PATH (Kubewarden 1.35): the audit-scanner tests need them"
-    return 0
-  fi
-  if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then
-    export KMP_SKIP="no Go: the audit-scanner tests build kube-apiserver, etcd and the audit scanner with it"
-    return 0
-  fi
-  local rc=0
-  "$CLUSTER_DIR/audit/build.sh" >/dev/null 2>"$BATS_FILE_TMPDIR/audit-build.log" || rc=$?
-  if [ "$rc" -eq 3 ]; then
-    KMP_SKIP="$(tail -n 1 "$BATS_FILE_TMPDIR/audit-build.log")"
-    export KMP_SKIP
-    return 0
-  fi
-  [ "$rc" -eq 0 ] || { cat "$BATS_FILE_TMPDIR/audit-build.log" >&2; return "$rc"; }
-  export KMP_CLUSTER_STATE="$BATS_RUN_TMPDIR/cluster"
-  "$CLUSTER" up "$KMP_CLUSTER_STATE" >&3 2>&1
-  echo "# cluster up in $(cat "$KMP_CLUSTER_STATE/start-seconds") s" >&3
-  load_cluster_env
+  cluster_up_for_file "the audit-scanner tests" "kube-apiserver, etcd and the audit scanner" "$CLUSTER_DIR/audit/build.sh"
+  [ -z "${KMP_SKIP:-}" ] || return 0
   "$AUDIT" setup "$KMP_CLUSTER_STATE"
   scenario
   "$AUDIT" run "$KMP_CLUSTER_STATE"

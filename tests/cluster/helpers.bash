@@ -1,5 +1,5 @@
-# Helpers for the bats files here: kubectl against the test cluster, namespaces, manifests, the
-# invariant. The shell library (lib.bash) comes with them.
+# Helpers for the bats files here: the test cluster up for a file, kubectl against it, namespaces,
+# manifests, the invariant. The shell library (lib.bash) comes with them.
 
 # shellcheck source=lib.bash
 . "$BATS_TEST_DIRNAME/lib.bash"
@@ -15,6 +15,37 @@ load_cluster_env() {
   # shellcheck disable=SC1091
   . "$(state)/env"
   export BIN KMP_POLICY_MODULE KMP_SOURCES
+}
+
+# cluster_up_for_file WHO GO_BUILDS [BUILD_SH]: setup_file's start: the test cluster up in
+# $BATS_RUN_TMPDIR/cluster (KMP_CLUSTER_STATE), its env loaded. Without policy-server, kwctl or Go,
+# or where BUILD_SH (an upstream build, upstream.bash) finds no tarball (its exit 3), sets KMP_SKIP
+# instead, with a line that names WHO (the tests) and GO_BUILDS (what they build with Go); setup
+# skips every test with it (bats 1.8 reports a skip in setup_file as a failure).
+cluster_up_for_file() {
+  local who=$1 go_builds=$2 build=${3:-} rc=0 log
+  if ! command -v "${POLICY_SERVER:-policy-server}" >/dev/null || ! command -v kwctl >/dev/null; then
+    export KMP_SKIP="no policy-server or kwctl on PATH (Kubewarden 1.35): needed by $who"
+    return 0
+  fi
+  if ! (use_go); then
+    export KMP_SKIP="no Go: needed by $who to build $go_builds"
+    return 0
+  fi
+  if [ -n "$build" ]; then
+    log="$BATS_FILE_TMPDIR/$(basename "$(dirname "$build")")-build.log"
+    "$build" >/dev/null 2>"$log" || rc=$?
+    if [ "$rc" -eq 3 ]; then
+      KMP_SKIP="$(tail -n 1 "$log")"
+      export KMP_SKIP
+      return 0
+    fi
+    [ "$rc" -eq 0 ] || { cat "$log" >&2; return "$rc"; }
+  fi
+  export KMP_CLUSTER_STATE="$BATS_RUN_TMPDIR/cluster"
+  "$CLUSTER" up "$KMP_CLUSTER_STATE" >&3 2>&1
+  echo "# cluster up in $(cat "$KMP_CLUSTER_STATE/start-seconds") s" >&3
+  load_cluster_env
 }
 
 # warm REPLICA...: primes each policy-server replica's per-block watches (tests/kmp/cluster/warm_blocks.py

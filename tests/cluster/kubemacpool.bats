@@ -10,28 +10,9 @@ load helpers
 KMP="$CLUSTER_DIR/kubemacpool/kubemacpool.sh"
 
 setup_file() {
-  # (skipped in setup: bats 1.8 reports a skip in setup_file as a failure)
-  if ! command -v "${POLICY_SERVER:-policy-server}" >/dev/null || ! command -v kwctl >/dev/null; then
-    export KMP_SKIP="no policy-server or kwctl on PATH: the test cluster (cluster.sh) needs them"
-    return 0
-  fi
-  if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then
-    export KMP_SKIP="no Go: the Kubemacpool smoke test builds kube-apiserver, etcd and Kubemacpool with it"
-    return 0
-  fi
-  local rc=0
-  "$CLUSTER_DIR/kubemacpool/build.sh" >/dev/null 2>"$BATS_FILE_TMPDIR/kmp-build.log" || rc=$?
-  if [ "$rc" -eq 3 ]; then
-    KMP_SKIP="$(tail -n 1 "$BATS_FILE_TMPDIR/kmp-build.log")"
-    export KMP_SKIP
-    return 0
-  fi
-  [ "$rc" -eq 0 ] || { cat "$BATS_FILE_TMPDIR/kmp-build.log" >&2; return "$rc"; }
-  export KMP_CLUSTER_STATE="$BATS_RUN_TMPDIR/cluster"
-  "$CLUSTER" up "$KMP_CLUSTER_STATE" >&3 2>&1
-  echo "# cluster up in $(cat "$KMP_CLUSTER_STATE/start-seconds") s" >&3
+  cluster_up_for_file "the Kubemacpool smoke test" "kube-apiserver, etcd and Kubemacpool" "$CLUSTER_DIR/kubemacpool/build.sh"
+  [ -z "${KMP_SKIP:-}" ] || return 0
   "$KMP" up "$KMP_CLUSTER_STATE" >&3 2>&1
-  load_cluster_env
   # pods opt-in (Kubemacpool's release default): the namespace label its pod webhook selects
   mkns kmp-smoke mutatepods.kubemacpool.io=allocate
 }

@@ -9,18 +9,8 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 setup_file() {
-  if ! command -v "${POLICY_SERVER:-policy-server}" >/dev/null || ! command -v kwctl >/dev/null; then
-    export KMP_SKIP="no policy-server or kwctl on PATH (Kubewarden 1.35): the real-cluster tests need them"
-    return 0
-  fi
-  if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then
-    export KMP_SKIP="no Go: the real-cluster tests build kube-apiserver and etcd with it"
-    return 0
-  fi
-  export KMP_CLUSTER_STATE="$BATS_RUN_TMPDIR/cluster"
-  "$CLUSTER" up "$KMP_CLUSTER_STATE" >&3 2>&1
-  echo "# cluster up in $(cat "$KMP_CLUSTER_STATE/start-seconds") s" >&3
-  load_cluster_env
+  cluster_up_for_file "the real-cluster tests" "kube-apiserver and etcd"
+  [ -z "${KMP_SKIP:-}" ] || return 0
   warm 1
   mkns reapply mutatepods.kubemacpool.io=allocate
 }
