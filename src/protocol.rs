@@ -8,6 +8,7 @@
 use serde_json::{Value, json};
 
 pub use crate::allocation::hash::allocation_hash;
+pub use crate::allocation::seed::seed_request;
 pub use crate::inventory::{ListCall, POD_LIST, VM_LIST};
 pub use crate::keys::*;
 pub use crate::object::owner::Kind;
@@ -29,6 +30,8 @@ pub fn span_label(kind: Kind, block: u8) -> String {
 }
 
 /// Under `inventory: indexed`, the block an object's blanks go to; `None` for an empty pool.
+/// `settings.seed` is the seed the admission uses: the setting, or the cluster's
+/// `kube-system` uid when the setting is empty.
 pub fn object_block(settings: &Settings, kind: Kind, namespace: &str, name: &str) -> Option<u8> {
     let blocks = pool_blocks(&settings.pool);
     if blocks.is_empty() {
@@ -64,6 +67,11 @@ pub fn describe() -> Value {
     };
     json!({
         "lists": { "VirtualMachine": list(&VM_LIST), "Pod": list(&POD_LIST) },
+        "seed": {
+            "apiVersion": seed_request().api_version,
+            "kind": seed_request().kind,
+            "name": seed_request().name,
+        },
         "annotations": {
             "networks": NETWORKS_ANNOTATION,
             "networkStatus": NETWORK_STATUS_ANNOTATION,

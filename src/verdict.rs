@@ -1,12 +1,21 @@
 //! The policy's answer to one request, and how it becomes a Kubewarden `ValidationResponse`.
 
+use std::collections::HashMap;
+
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::Value;
+
+/// The audit annotation that repeats the admission warnings about requested MACs that other
+/// owners hold (behaviour.md section 6): warnings reach only the client, and for objects that
+/// controllers create (restores, pools, migration tools) that is a log nobody reads, while the
+/// API server's audit log keeps the annotation.
+pub const DUPLICATE_MAC_AUDIT_ANNOTATION: &str = "duplicate-mac";
 
 /// The policy's answer to one admission request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
-    /// Accepted; `mutated` is the whole new object when the policy changed it.
+    /// Accepted; `mutated` is the whole new object when the policy changed it. `warnings`
+    /// name requested MACs that other owners hold: each is also in the audit annotation.
     Accept {
         mutated: Option<Value>,
         warnings: Vec<String>,
@@ -40,7 +49,12 @@ impl Verdict {
                 message: None,
                 code: None,
                 mutated_object: mutated,
-                audit_annotations: None,
+                audit_annotations: (!warnings.is_empty()).then(|| {
+                    HashMap::from([(
+                        DUPLICATE_MAC_AUDIT_ANNOTATION.to_string(),
+                        warnings.join("; "),
+                    )])
+                }),
                 warnings: (!warnings.is_empty()).then_some(warnings),
             },
             Verdict::Reject { message, code } => ValidationResponse {

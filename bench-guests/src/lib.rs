@@ -10,10 +10,11 @@
 //!   `serde_json::Value`, as a typical context-aware policy does.
 //!
 //! The same module is also a policy for policy-server (`make bench-engine`): its `validate`
-//! makes the two inventory calls of the `inventory` mode its settings name, exactly as the
-//! policy sends them (so it shares the policy's reflectors), reads nothing of the answers and
-//! accepts: the engine floor of those calls. With `inventory: none` it makes no call at all:
-//! a trivial accepting policy.
+//! makes the seed's `get_resource` (the `kube-system` Namespace, under `seed: ""`) and the two
+//! inventory calls of the `inventory` mode its settings name, exactly as the policy sends them
+//! (so it shares the policy's reflectors and cache), reads nothing of the lists and accepts:
+//! the engine floor of those calls. With `inventory: none` it makes no call at all: a trivial
+//! accepting policy.
 //!
 //! With `inventory: indexed` (behaviour.md section 7.1) it makes the four calls the policy makes
 //! for a VM CREATE (or a Pod CREATE with a Multus network) whose MACs are all blank, on the
@@ -99,11 +100,35 @@ fn list_selected(kind: &str, label_selector: Option<&str>) -> Result<Vec<u8>, Er
     )
 }
 
-/// The engine floor: the mode's two list calls (see the module comment), nothing read.
+/// The allocation seed as the policy derives it: the setting, or the `kube-system` uid read
+/// with the policy's own request (behaviour.md section 6).
+fn seed(setting: &str) -> Result<String, Error> {
+    if !setting.is_empty() {
+        return Ok(setting.to_string());
+    }
+    let namespace = wapc_guest::host_call(
+        "kubewarden",
+        "kubernetes",
+        "get_resource",
+        &serde_json::to_vec(&protocol::seed_request())?,
+    )?;
+    let namespace: Value = serde_json::from_slice(&namespace)?;
+    Ok(namespace
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .ok_or("the kube-system Namespace has no uid")?
+        .to_string())
+}
+
+/// The engine floor: the seed and the mode's two list calls (see the module comment), nothing
+/// read of the lists.
 fn validate(payload: &[u8]) -> CallResult {
     let payload: FloorPayload = serde_json::from_slice(payload)?;
     if payload.settings.inventory == "indexed" {
         return validate_indexed(payload.request, &payload.settings.seed);
+    }
+    if payload.settings.inventory != "none" {
+        std::hint::black_box(seed(&payload.settings.seed)?);
     }
     let selects = match payload.settings.inventory.as_str() {
         "none" => None,
@@ -120,7 +145,7 @@ fn validate(payload: &[u8]) -> CallResult {
 }
 
 /// The `indexed` floor (see the module comment).
-fn validate_indexed(mut request: FloorRequest, seed: &str) -> CallResult {
+fn validate_indexed(mut request: FloorRequest, seed_setting: &str) -> CallResult {
     let kind = request.kind.kind.as_str();
     let text = |value: &Value, key: &str| {
         value
@@ -157,7 +182,7 @@ fn validate_indexed(mut request: FloorRequest, seed: &str) -> CallResult {
     };
     // The object's block on the default range, as the policy computes it.
     let settings = Settings {
-        seed: seed.to_string(),
+        seed: seed(seed_setting)?,
         ..Settings::default()
     };
     let kind_of = match kind {

@@ -5,6 +5,7 @@
 
 pub mod hash;
 pub mod plan;
+pub mod seed;
 pub mod walk;
 
 use crate::host::Cluster;
@@ -14,6 +15,7 @@ use crate::mac::Mac;
 use crate::object::owner::{self, Identity, Kind, Owner};
 use crate::settings::{DuplicateMacs, InventoryMode, Settings};
 use hash::{home_block, place_start};
+use seed::SeedError;
 use walk::{UsedSet, allocate, allocate_in_block};
 
 /// The object being admitted, as allocation sees it.
@@ -26,6 +28,9 @@ pub struct Subject<'a> {
     pub hash_name: String,
     /// Who the object is for duplicate checks.
     pub identity: Identity<'a>,
+    /// What a requested MAC that another owner holds does: `duplicateMacs`, or `allow` for a
+    /// VM that receives a live migration with its source's MACs (section 6).
+    pub duplicates: DuplicateMacs,
 }
 
 /// Why the allocation failed. `Display` is the message without the VM wrapper.
@@ -43,6 +48,9 @@ pub enum AllocationError {
     /// The inventory could not be read.
     #[error(transparent)]
     Inventory(#[from] InventoryError),
+    /// The seed could not be read.
+    #[error(transparent)]
+    Seed(#[from] SeedError),
 }
 
 impl AllocationError {
@@ -51,7 +59,7 @@ impl AllocationError {
     pub fn code(&self) -> u16 {
         match self {
             AllocationError::RangeFull | AllocationError::RequestedMacInUse { .. } => 409,
-            AllocationError::Inventory(_) => 500,
+            AllocationError::Inventory(_) | AllocationError::Seed(_) => 500,
         }
     }
 }
@@ -61,6 +69,8 @@ impl AllocationError {
 pub struct Allocation<'a, C: Cluster> {
     settings: &'a Settings,
     subject: Subject<'a>,
+    /// The hash's seed; empty when nothing is allocated (no blank, no call).
+    seed: String,
     cluster: &'a C,
     inventory: Inventory,
     used: UsedSet,
@@ -85,27 +95,36 @@ impl<'a, C: Cluster> Allocation<'a, C> {
         held: impl IntoIterator<Item = Mac>,
         allocates: bool,
     ) -> Result<Self, AllocationError> {
-        let checked: &[Mac] = match settings.duplicate_macs {
+        let checked: &[Mac] = match subject.duplicates {
             DuplicateMacs::Allow => &[],
             _ => requested,
         };
         let mut needed = blocks_of(checked.iter().copied());
-        let (blocks, current) = if settings.inventory == InventoryMode::Indexed && allocates {
-            let blocks = pool_blocks(&settings.pool);
-            if blocks.is_empty() {
-                return Err(AllocationError::RangeFull);
-            }
+        let indexed = settings.inventory == InventoryMode::Indexed;
+        let blocks = match indexed && allocates {
+            true => pool_blocks(&settings.pool),
+            false => Vec::new(),
+        };
+        if indexed && allocates && blocks.is_empty() {
+            return Err(AllocationError::RangeFull);
+        }
+        // Read before the lists, and only when a blank is filled.
+        let seed = match allocates {
+            true => seed::resolve(settings, cluster)?.into_owned(),
+            false => String::new(),
+        };
+        let current = if indexed && allocates {
             let current = home_block(
-                &settings.seed,
+                &seed,
                 subject.kind,
                 subject.namespace,
                 &subject.hash_name,
                 blocks.len(),
             );
             needed.push(blocks[current]);
-            (blocks, Some(current))
+            Some(current)
         } else {
-            (Vec::new(), None)
+            None
         };
         let needs = Needs {
             blocks: needed,
@@ -120,6 +139,7 @@ impl<'a, C: Cluster> Allocation<'a, C> {
         Ok(Allocation {
             settings,
             subject,
+            seed,
             cluster,
             seen: inventory.holders_read(),
             inventory,
@@ -134,14 +154,14 @@ impl<'a, C: Cluster> Allocation<'a, C> {
     /// other owners in the inventory as `duplicateMacs` says.
     pub fn request(&mut self, mac: Mac, place: &str) -> Result<(), AllocationError> {
         self.used.insert(mac);
-        if self.settings.duplicate_macs == DuplicateMacs::Allow {
+        if self.subject.duplicates == DuplicateMacs::Allow {
             return Ok(());
         }
         let owners = self.inventory.other_holders(mac, &self.subject.identity);
         if owners.is_empty() {
             return Ok(());
         }
-        match self.settings.duplicate_macs {
+        match self.subject.duplicates {
             DuplicateMacs::Reject => Err(AllocationError::RequestedMacInUse { mac, owners }),
             _ => {
                 self.warnings.push(format!(
@@ -157,7 +177,7 @@ impl<'a, C: Cluster> Allocation<'a, C> {
     /// seed, the object and `place`.
     pub fn allocate(&mut self, place: &str) -> Result<Mac, AllocationError> {
         let start = place_start(
-            &self.settings.seed,
+            &self.seed,
             self.subject.kind,
             self.subject.namespace,
             &self.subject.hash_name,

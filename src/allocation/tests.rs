@@ -23,14 +23,14 @@ mod walk {
 
     #[test]
     fn the_search_starts_at_the_hash_modulo_the_pool_size() {
-        let pool = small_pool("02:00:00:00:00:00", "02:00:00:00:00:0f");
+        let pool = small_pool("02:00:00:00:01:00", "02:00:00:00:01:0f");
         assert_eq!(
             allocate(&pool, &UsedSet::new(), 5).unwrap(),
-            mac("02:00:00:00:00:05")
+            mac("02:00:00:00:01:05")
         );
         assert_eq!(
             allocate(&pool, &UsedSet::new(), 16 + 5).unwrap(),
-            mac("02:00:00:00:00:05")
+            mac("02:00:00:00:01:05")
         );
     }
 
@@ -50,12 +50,32 @@ mod walk {
 
     #[test]
     fn the_walk_wraps_around_to_the_start_of_the_pool() {
-        let pool = small_pool("02:00:00:00:00:00", "02:00:00:00:00:03");
-        let taken = used(&["02:00:00:00:00:02", "02:00:00:00:00:03"]);
+        let pool = small_pool("02:00:00:00:01:00", "02:00:00:00:01:03");
+        let taken = used(&["02:00:00:00:01:02", "02:00:00:00:01:03"]);
         assert_eq!(
             allocate(&pool, &taken, 2).unwrap(),
-            mac("02:00:00:00:00:00")
+            mac("02:00:00:00:01:00")
         );
+    }
+
+    #[test]
+    fn the_reserved_address_is_never_handed_out() {
+        // behaviour.md section 3: 02:00:00:00:00:00 is KubeVirt's in-pod bridge address.
+        let pool = small_pool("02:00:00:00:00:00", "02:00:00:00:00:03");
+        assert_eq!(pool.size(), 3);
+        assert!(!pool.contains(crate::mac::pool::RESERVED));
+        for start in 0..6 {
+            assert_ne!(
+                allocate(&pool, &UsedSet::new(), start),
+                Some(crate::mac::pool::RESERVED)
+            );
+        }
+        let taken = used(&[
+            "02:00:00:00:00:01",
+            "02:00:00:00:00:02",
+            "02:00:00:00:00:03",
+        ]);
+        assert_eq!(allocate(&pool, &taken, 0), None);
     }
 
     #[test]
@@ -179,7 +199,7 @@ mod walk {
         #[test]
         fn a_pool_with_one_free_address_finds_it(len in 1u64..2000, free in 0u64..2000, hash in any::<u64>()) {
             let free = free % (len + 1);
-            let start = 0x0200_0000_0000u64;
+            let start = 0x0200_0000_0100u64;
             let pool = Pool::new(Mac::from_u64(start), Mac::from_u64(start + len), &[]);
             let used: UsedSet = (0..=len).filter(|&o| o != free).map(|o| Mac::from_u64(start + o)).collect();
             prop_assert_eq!(allocate(&pool, &used, hash), Some(Mac::from_u64(start + free)));
@@ -187,7 +207,7 @@ mod walk {
 
         #[test]
         fn a_full_pool_is_always_full(len in 0u64..2000, hash in any::<u64>()) {
-            let start = 0x0200_0000_0000u64;
+            let start = 0x0200_0000_0100u64;
             let pool = Pool::new(Mac::from_u64(start), Mac::from_u64(start + len), &[]);
             let used: UsedSet = (0..=len).map(|o| Mac::from_u64(start + o)).collect();
             prop_assert_eq!(allocate(&pool, &used, hash), None);
@@ -196,7 +216,7 @@ mod walk {
         /// Allocating until the pool is full hands out every pool address exactly once.
         #[test]
         fn repeated_allocation_fills_the_pool_without_repeats(len in 0u64..300, hashes in prop::collection::vec(any::<u64>(), 301)) {
-            let start = 0x0200_0000_0000u64;
+            let start = 0x0200_0000_0100u64;
             let pool = Pool::new(Mac::from_u64(start), Mac::from_u64(start + len), &[]);
             let mut used = UsedSet::new();
             for hash in hashes.iter().take(len as usize + 1) {

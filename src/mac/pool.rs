@@ -1,6 +1,7 @@
 //! MAC ranges and the pool: `[rangeStart, rangeEnd]` minus `excludedMacs` minus every address
-//! whose first octet has the multicast bit set, kept as sorted disjoint segments so that its
-//! size, membership and n-th address cost O(log segments), whatever the pool size.
+//! whose first octet has the multicast bit set minus the reserved address, kept as sorted
+//! disjoint segments so that its size, membership and n-th address cost O(log segments),
+//! whatever the pool size.
 
 use crate::mac::{Mac, ParseMacError};
 
@@ -51,6 +52,10 @@ impl MacRange {
     }
 }
 
+/// `02:00:00:00:00:00`: KubeVirt's in-pod bridge address for masquerade, which KubeVirt rejects
+/// on an interface (behaviour.md section 3). Never in the pool; a user may still request it.
+pub const RESERVED: Mac = Mac::from_u64(0x0200_0000_0000);
+
 /// The addresses the allocator may hand out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pool {
@@ -64,7 +69,7 @@ pub struct Pool {
 const OCTET_SPAN: u64 = 1 << 40;
 
 impl Pool {
-    /// The pool for `[start, end]`, without `excluded` and without multicast addresses.
+    /// The pool for `[start, end]`, without `excluded`, multicast addresses and `RESERVED`.
     /// `start > end` gives an empty pool; settings validation refuses that before it gets here.
     pub fn new(start: Mac, end: Mac, excluded: &[MacRange]) -> Pool {
         let (start, end) = (start.to_u64(), end.to_u64());
@@ -80,6 +85,7 @@ impl Pool {
         }
         let mut holes: Vec<(u64, u64)> = excluded
             .iter()
+            .chain([&MacRange::single(RESERVED)])
             .map(|r| (r.first.to_u64(), r.last.to_u64()))
             .collect();
         holes.sort_unstable();

@@ -149,9 +149,11 @@ mod pool {
     }
 
     #[test]
-    fn the_default_range_holds_two_to_the_forty_addresses() {
+    fn the_default_range_holds_two_to_the_forty_addresses_but_the_reserved_one() {
         let pool = Pool::new(mac("02:00:00:00:00:00"), mac("02:ff:ff:ff:ff:ff"), &[]);
-        assert_eq!(pool.size(), 1 << 40);
+        assert_eq!(pool.size(), (1 << 40) - 1);
+        assert!(!pool.contains(mac("02:00:00:00:00:00")));
+        assert!(pool.contains(mac("02:00:00:00:00:01")));
     }
 
     #[test]

@@ -17,11 +17,17 @@ pub struct VirtualMachineView<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Spec<'a> {
     #[serde(borrow)]
     pub template: Option<Template<'a>>,
+    #[serde(borrow)]
+    pub run_strategy: Text<'a>,
 }
+
+/// `spec.runStrategy` of the receiving end of a decentralized live migration, created with its
+/// source's MACs on purpose (behaviour.md section 6).
+pub const WAIT_AS_RECEIVER: &str = "WaitAsReceiver";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -101,6 +107,13 @@ pub fn is_eligible(masquerade: bool, multus_network: bool) -> bool {
 impl<'a> VirtualMachineView<'a> {
     fn template_spec(&self) -> Option<&TemplateSpec<'a>> {
         self.spec.as_ref()?.template.as_ref()?.spec.as_ref()
+    }
+
+    /// `spec.runStrategy: WaitAsReceiver`: the receiving end of a live migration.
+    pub fn receives_migration(&self) -> bool {
+        self.spec
+            .as_ref()
+            .is_some_and(|s| &*s.run_strategy == WAIT_AS_RECEIVER)
     }
 
     /// `spec.template` is present.

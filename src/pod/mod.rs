@@ -180,6 +180,7 @@ fn mutate(
         namespace,
         hash_name: request.hash_name(&metadata.name, &metadata.generate_name),
         identity: identity(namespace, &metadata),
+        duplicates: settings.duplicate_macs,
     };
     // Every MAC the stored pod holds stays out of reach of its new elements (section 6).
     let stored = old_value.into_iter().flat_map(multus::held_macs);

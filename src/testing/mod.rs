@@ -11,7 +11,31 @@ use kubewarden_policy_sdk::host_capabilities::kubernetes::{
     GetResourceRequest, ListAllResourcesRequest,
 };
 
+use crate::allocation::seed::{SEED_API_VERSION, SEED_KIND, SEED_NAME};
 use crate::host::{Cluster, HostError};
+
+/// The `metadata.uid` of the doubles' `kube-system` Namespace: the seed of every allocation
+/// under the default `seed: ""` (behaviour.md section 6).
+pub const CLUSTER_UID: &str = "5f0c2a8e-61d4-4b7a-9e3c-8d2f1b6a7c90";
+
+/// The `kube-system` Namespace with `uid`, as the API server returns it.
+pub fn kube_system(uid: &str) -> Vec<u8> {
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": { "name": SEED_NAME, "uid": uid },
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Whether `request` asks for the seed's Namespace.
+fn is_seed(request: &GetResourceRequest) -> bool {
+    request.api_version == SEED_API_VERSION
+        && request.kind == SEED_KIND
+        && request.name == SEED_NAME
+        && request.namespace.is_none()
+}
 
 /// A recorded host call, for expectations in tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,16 +55,35 @@ pub enum Call {
 }
 
 /// An in-memory host: answers calls in order from a queue of canned responses and records
-/// every call, so tests can assert both what the policy asked and how often.
-#[derive(Debug, Default)]
+/// every call, so tests can assert both what the policy asked and how often. The seed's
+/// `kube-system` Namespace is not queued: it answers with `CLUSTER_UID` unless told otherwise
+/// (`with_kube_system`).
+#[derive(Debug)]
 pub struct FakeCluster {
     responses: RefCell<VecDeque<Result<Vec<u8>, HostError>>>,
+    kube_system: Result<Vec<u8>, HostError>,
     calls: RefCell<Vec<Call>>,
+}
+
+impl Default for FakeCluster {
+    fn default() -> Self {
+        FakeCluster {
+            responses: RefCell::default(),
+            kube_system: Ok(kube_system(CLUSTER_UID)),
+            calls: RefCell::default(),
+        }
+    }
 }
 
 impl FakeCluster {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Answers the seed's Namespace with `response`; an error is the host's text.
+    pub fn with_kube_system(mut self, response: Result<Vec<u8>, String>) -> Self {
+        self.kube_system = response.map_err(HostError::from_host);
+        self
     }
 
     /// Queues the answer to the next call.
@@ -93,12 +136,17 @@ impl Cluster for FakeCluster {
     }
 
     fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, HostError> {
-        self.answer(Call::Get {
+        let call = Call::Get {
             api_version: request.api_version.clone(),
             kind: request.kind.clone(),
             namespace: request.namespace.clone(),
             name: request.name.clone(),
-        })
+        };
+        if is_seed(request) {
+            self.calls.borrow_mut().push(call);
+            return self.kube_system.clone();
+        }
+        self.answer(call)
     }
 }
 
@@ -107,12 +155,26 @@ impl Cluster for FakeCluster {
 /// any call order, each list in the order given (reversed with `reversed`, to check that no
 /// answer depends on it). For tests, benches and fuzzers of `inventory: indexed`, whose calls
 /// depend on the request.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryCluster {
     pub vms: Vec<serde_json::Value>,
     pub pods: Vec<serde_json::Value>,
     pub reversed: bool,
+    /// The uid of its `kube-system` Namespace; `None`: it has none (not found).
+    pub kube_system_uid: Option<String>,
     calls: RefCell<Vec<Call>>,
+}
+
+impl Default for MemoryCluster {
+    fn default() -> Self {
+        MemoryCluster {
+            vms: Vec::new(),
+            pods: Vec::new(),
+            reversed: false,
+            kube_system_uid: Some(CLUSTER_UID.to_string()),
+            calls: RefCell::default(),
+        }
+    }
 }
 
 /// One requirement of a label selector.
@@ -174,12 +236,18 @@ impl MemoryCluster {
         }
     }
 
+    /// The same cluster with `uid` as its `kube-system` Namespace's (`None`: no such Namespace).
+    pub fn with_kube_system_uid(mut self, uid: Option<&str>) -> Self {
+        self.kube_system_uid = uid.map(str::to_string);
+        self
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.calls.borrow().clone()
     }
 
     /// The label selectors of the list calls made so far, `-` for none, each prefixed with
-    /// its kind: `VirtualMachine mac-block.kubemacpool.io/3f`.
+    /// its kind: `VirtualMachine mac-blocks.kubemacpool.io/3c-3f`.
     pub fn list_calls(&self) -> Vec<String> {
         self.calls()
             .into_iter()
@@ -239,6 +307,14 @@ impl Cluster for MemoryCluster {
             namespace: request.namespace.clone(),
             name: request.name.clone(),
         });
+        if is_seed(request) {
+            return match &self.kube_system_uid {
+                Some(uid) => Ok(kube_system(uid)),
+                None => Err(HostError::NotFound(format!(
+                    "Cannot find v1/Namespace named '{SEED_NAME}' inside of namespace 'None'"
+                ))),
+            };
+        }
         let namespace = request.namespace.as_deref().unwrap_or("");
         self.vms
             .iter()

@@ -16,7 +16,7 @@ use crate::index::{IndexLabels, Indexed, write_labels};
 use crate::mac::{Mac, ParseMacError};
 use crate::object::owner::{Identity, Kind};
 use crate::object::vm::{Nic, VirtualMachineView};
-use crate::settings::Settings;
+use crate::settings::{DuplicateMacs, Settings};
 use crate::verdict::Verdict;
 
 const INTERFACES_POINTER: &str = "/spec/template/spec/domain/devices/interfaces";
@@ -184,6 +184,10 @@ fn mutate(
         namespace,
         hash_name: request.hash_name(&vm.metadata.name, &vm.metadata.generate_name),
         identity: Identity::of(Kind::VirtualMachine, namespace, &vm.metadata.name, None),
+        duplicates: match vm.receives_migration() {
+            true => DuplicateMacs::Allow,
+            false => settings.duplicate_macs,
+        },
     };
     let stored = old_nics.iter().filter_map(|nic| Mac::parse(nic.mac?).ok());
     let carried = carry_out(settings, subject, cluster, &slots, stored)?;

@@ -141,6 +141,7 @@ pub fn run(payload: &[u8], cluster: &MemoryCluster) -> ValidationResponse {
     let response = kubemacpool_policy::evaluate(payload, cluster);
     let mut reversed = MemoryCluster::new(cluster.vms.clone(), cluster.pods.clone());
     reversed.reversed = true;
+    reversed.kube_system_uid = cluster.kube_system_uid.clone();
     assert_eq!(
         serde_json::to_string(&response).unwrap(),
         serde_json::to_string(&kubemacpool_policy::evaluate(payload, &reversed)).unwrap(),
@@ -173,4 +174,14 @@ pub fn spans_labelled(object: &Value) -> Vec<String> {
         .collect();
     spans.sort();
     spans
+}
+
+/// The seed's `get_resource` (behaviour.md section 6), as the doubles record it.
+pub fn seed_call() -> kubemacpool_policy::testing::Call {
+    kubemacpool_policy::testing::Call::Get {
+        api_version: "v1".into(),
+        kind: "Namespace".into(),
+        namespace: None,
+        name: "kube-system".into(),
+    }
 }

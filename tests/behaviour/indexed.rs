@@ -5,7 +5,7 @@
 
 use crate::common::{NETWORKS, iface, multus_net, pod, pod_net, review, run, span, span_label, vm};
 use kubemacpool_policy::protocol::allocation_hash;
-use kubemacpool_policy::testing::MemoryCluster;
+use kubemacpool_policy::testing::{CLUSTER_UID, MemoryCluster};
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
@@ -44,11 +44,12 @@ fn with_legacy_lists(mut calls: Vec<String>) -> Vec<String> {
 }
 
 /// The block the policy picks for an object in the default range (all 256 blocks hold pool
-/// addresses): `hash(seed, kind, namespace, name) mod 256`.
+/// addresses): `hash(seed, kind, namespace, name) mod 256`, the seed being the cluster's
+/// `kube-system` uid.
 fn object_block(kind: &str, namespace: &str, name: &str) -> String {
     format!(
         "{:02x}",
-        allocation_hash(&["", kind, namespace, name]) % 256
+        allocation_hash(&[CLUSTER_UID, kind, namespace, name]) % 256
     )
 }
 

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod allocation;
 mod audit;
 mod bad_input;
 mod docs;

@@ -271,7 +271,11 @@ fn the_launcher_pod_of_a_standalone_vmi_is_allocated() {
         .then_ok(list(&[]));
     let response = create(&launcher("solo"), json!({}), &cluster);
     assert!(pod_networks(mutated(&response))[0]["mac"].is_string());
-    assert_eq!(cluster.calls().len(), 3);
+    // The VM lookup, then the seed (section 6: after the lookup, before the lists), then the lists.
+    let calls = cluster.calls();
+    assert_eq!(calls.len(), 4);
+    assert!(matches!(&calls[0], Call::Get { kind, .. } if kind == "VirtualMachine"));
+    assert_eq!(calls[1], seed_call());
 }
 
 #[test]

@@ -1,21 +1,29 @@
 //! `kubemacpool_policy::protocol` is what the tooling takes instead of copies (behaviour.md
 //! sections 6, 7 and 7.1): it must say what the policy does. On an empty cluster the policy's
 //! first MAC for an object is where `search_start` says the search starts, in the block
-//! `object_block` names, and the lists it makes are `VM_LIST` and `POD_LIST` with the
-//! protocol's selectors.
+//! `object_block` names (both given the cluster's seed), and the calls it makes are the
+//! protocol's `seed_request`, then `VM_LIST` and `POD_LIST` with the protocol's selectors.
 
 use kubemacpool_policy::protocol::{
     self, Kind, LEGACY_POD_SELECTOR, LEGACY_VM_SELECTOR, POD_LIST, SPAN_LABEL_PREFIX, VM_LIST,
 };
 use kubemacpool_policy::settings::Settings;
-use kubemacpool_policy::testing::{Call, MemoryCluster};
+use kubemacpool_policy::testing::{CLUSTER_UID, Call, MemoryCluster};
 use serde_json::json;
 
 use crate::common::*;
 
+/// The default settings with the seed an admission derives on the test doubles' cluster.
+fn seeded() -> Settings {
+    Settings {
+        seed: CLUSTER_UID.to_string(),
+        ..Settings::default()
+    }
+}
+
 #[test]
 fn search_start_and_object_block_are_where_the_policy_allocates() {
-    let settings = Settings::default();
+    let settings = seeded();
     for name in ["vm-demo", "a", "tenant-07-web-3"] {
         let object = vm(
             "ns",
@@ -56,8 +64,7 @@ fn the_lists_the_policy_makes_are_the_protocols() {
         &review("VirtualMachine", "CREATE", &object, None, json!({})),
         &cluster,
     );
-    let block = protocol::object_block(&Settings::default(), Kind::VirtualMachine, "ns", "vm-demo")
-        .unwrap();
+    let block = protocol::object_block(&seeded(), Kind::VirtualMachine, "ns", "vm-demo").unwrap();
     let (vm_span, pod_span) = (
         protocol::span_label(Kind::VirtualMachine, block),
         protocol::span_label(Kind::Pod, block),
@@ -69,6 +76,17 @@ fn the_lists_the_policy_makes_are_the_protocols() {
         (&POD_LIST, LEGACY_POD_SELECTOR),
     ];
     let calls = cluster.calls();
+    let seed = protocol::seed_request();
+    assert_eq!(
+        calls[0],
+        Call::Get {
+            api_version: seed.api_version,
+            kind: seed.kind,
+            namespace: seed.namespace,
+            name: seed.name,
+        }
+    );
+    let calls = &calls[1..];
     assert_eq!(calls.len(), expected.len(), "{calls:?}");
     for (call, (list, selector)) in calls.iter().zip(expected) {
         let request = list.request(Some(selector));

@@ -85,7 +85,11 @@ fn the_metadata_declares_exactly_what_the_policy_reads_and_calls() {
                 inventory.api_version.to_string(),
                 inventory.kind.to_string()
             ),
-            (pods.api_version.to_string(), pods.kind.to_string())
+            (pods.api_version.to_string(), pods.kind.to_string()),
+            (
+                kubemacpool_policy::protocol::seed_request().api_version,
+                kubemacpool_policy::protocol::seed_request().kind
+            )
         ]
     );
     let capabilities: Vec<&str> = get(&metadata, "hostCapabilities")
@@ -325,7 +329,7 @@ fn every_policy_manifest_is_valid_for_the_policy_and_matches_the_metadata() {
 }
 
 #[test]
-fn the_rbac_grants_get_list_watch_on_pods_and_virtualmachines() {
+fn the_rbac_grants_get_list_watch_on_pods_and_virtualmachines_and_get_on_kube_system() {
     let role = manifests()
         .into_iter()
         .map(|(_, doc)| doc)
@@ -343,6 +347,14 @@ fn the_rbac_grants_get_list_watch_on_pods_and_virtualmachines() {
         });
         assert!(granted, "{resource}");
     }
+    let seed = role["rules"].as_sequence().unwrap().iter().any(|rule| {
+        let list = |key: &str| serde_yaml::from_value::<Vec<String>>(rule[key].clone()).unwrap();
+        list("apiGroups") == [""]
+            && list("resources") == ["namespaces"]
+            && list("resourceNames") == ["kube-system"]
+            && list("verbs") == ["get"]
+    });
+    assert!(seed, "get on the kube-system Namespace");
 }
 
 /// The pages users read: the README and docs/.

@@ -572,12 +572,13 @@ fn the_vms_own_launcher_pod_is_not_a_duplicate() {
 }
 
 #[test]
-fn the_inventory_is_two_list_calls_vms_then_pods_with_field_masks() {
+fn the_inventory_is_the_seed_then_two_list_calls_vms_then_pods_with_field_masks() {
     let cluster = empty_cluster();
     create(&demo_vm(), json!({}), &cluster);
     assert_eq!(
         cluster.calls(),
         vec![
+            seed_call(),
             Call::ListAll {
                 api_version: "kubevirt.io/v1".into(),
                 kind: "VirtualMachine".into(),
@@ -610,9 +611,11 @@ fn each_inventory_mode_sends_its_label_selectors(
 ) {
     let cluster = empty_cluster();
     create(&demo_vm(), json!({ "inventory": mode }), &cluster);
-    let selectors: Vec<Option<String>> = cluster
-        .calls()
+    let calls = cluster.calls();
+    assert_eq!(calls[0], seed_call());
+    let selectors: Vec<Option<String>> = calls
         .into_iter()
+        .skip(1)
         .map(|call| match call {
             Call::ListAll { label_selector, .. } => label_selector,
             other => panic!("unexpected call {other:?}"),
@@ -635,7 +638,7 @@ fn a_host_error_on_the_vm_list_rejects_naming_the_call() {
             "{CREATE_WRAPPER}cannot build the MAC inventory: host call list_resources_all kubevirt.io/v1 VirtualMachine failed: Forbidden: virtualmachines.kubevirt.io is forbidden"
         )
     );
-    assert_eq!(cluster.calls().len(), 1);
+    assert_eq!(cluster.calls().len(), 2, "the seed, then the failed list");
 }
 
 #[test]

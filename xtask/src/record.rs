@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
 use kubemacpool_policy::host::{Cluster, HostError};
-use kubemacpool_policy::testing::MemoryCluster;
+use kubemacpool_policy::testing::{CLUSTER_UID, MemoryCluster};
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{
     GetResourceRequest, ListAllResourcesRequest,
 };
@@ -29,6 +29,14 @@ pub struct Job {
     pub vms: Vec<Value>,
     #[serde(default)]
     pub pods: Vec<Value>,
+    /// The uid of the cluster's `kube-system` Namespace, the seed under `seed: ""`; `null`:
+    /// the cluster has none. Absent: the test doubles' `CLUSTER_UID`.
+    #[serde(default = "default_uid", rename = "kubeSystemUid")]
+    pub kube_system_uid: Option<String>,
+}
+
+fn default_uid() -> Option<String> {
+    Some(CLUSTER_UID.to_string())
 }
 
 /// The answers a list carries in its envelope, as the fixtures always wrote them.
@@ -160,7 +168,8 @@ pub fn record(job: Job) -> Result<String> {
     };
     let payload = serde_json::to_vec(&json!({ "settings": settings, "request": job.request }))?;
     let recorder = Recorder {
-        cluster: MemoryCluster::new(job.vms, job.pods),
+        cluster: MemoryCluster::new(job.vms, job.pods)
+            .with_kube_system_uid(job.kube_system_uid.as_deref()),
         session: RefCell::new(String::new()),
     };
     let response = kubemacpool_policy::evaluate(&payload, &recorder);
@@ -224,6 +233,7 @@ mod tests {
             settings: json!({}),
             vms: vec![legacy],
             pods: vec![],
+            kube_system_uid: default_uid(),
         })
         .unwrap();
         let calls: Vec<&str> = session
@@ -233,8 +243,15 @@ mod tests {
         assert_eq!(calls.len(), 4, "{session}");
         assert!(calls[0].starts_with("mac-blocks.kubemacpool.io/"));
         assert_eq!(calls[2], "kubemacpool.io/indexed!=v2");
+        // First the seed, the cluster's kube-system uid.
+        let seed = session.split("- type: Exchange").nth(1).unwrap();
+        assert!(seed.contains("!KubernetesGetResource"), "{seed}");
+        assert!(
+            seed.contains(&format!("\"uid\":\"{CLUSTER_UID}\"")),
+            "{seed}"
+        );
         // The legacy VM is listed by the legacy list only, under the field masks: no runStrategy.
-        let legacy_list = session.split("- type: Exchange").nth(3).unwrap();
+        let legacy_list = session.split("- type: Exchange").nth(4).unwrap();
         assert!(legacy_list.contains("\"name\":\"legacy\""), "{legacy_list}");
         assert!(!legacy_list.contains("runStrategy"), "{legacy_list}");
         assert!(legacy_list.contains("\"kind\":\"VirtualMachineList\""));
@@ -247,6 +264,7 @@ mod tests {
             settings: json!({ "duplicateMacs": "allow" }),
             vms: vec![],
             pods: vec![],
+            kube_system_uid: default_uid(),
         })
         .unwrap();
         assert_eq!(session, "[]\n");
@@ -259,6 +277,7 @@ mod tests {
             settings: json!({ "unknownSetting": 1 }),
             vms: vec![],
             pods: vec![],
+            kube_system_uid: default_uid(),
         };
         assert!(record(job).is_err());
     }
