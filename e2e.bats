@@ -57,13 +57,16 @@ teardown() {
 
 # by_kind SESSION SETTINGS_JSON: the sessions recorded for the modes that list by kind
 # (session-cluster*.yml and the others not named session-indexed-*) hold the two calls of
-# `pods-tracked`; a test that names no mode runs them under it, since the rule it checks does
-# not depend on the mode. `inventory: indexed` (the default) has its own sessions and tests.
+# `pods-tracked` and no seed call; a test that names no mode runs them under it, and one that
+# names no seed with `seed: e2e`, since the rule it checks depends on neither (and one session
+# serves requests that allocate, which read the seed, and requests that do not).
+# `inventory: indexed` (the default) and the default seed have their own sessions and tests.
 by_kind() {
-  if [[ $1 == *session-indexed-* ]]; then
+  if [[ $1 == *session-indexed-* || $1 == *session-seed-* ]]; then
     echo "$2"
   else
-    jq -c 'if has("inventory") then . else . + {"inventory": "pods-tracked"} end' <<<"$2"
+    jq -c 'if has("inventory") then . else . + {"inventory": "pods-tracked"} end
+      | if has("seed") then . else . + {"seed": "e2e"} end' <<<"$2"
   fi
 }
 
@@ -96,7 +99,6 @@ settings_error() {
 
 response() { jq -e "$1" <<<"$output"; }
 patch_ops() { jq -r '.patch // empty' <<<"$output" | base64 -d; }
-patch_is() { patch_ops | jq -e "$1"; }
 accepted_unchanged() { response '.allowed == true and (has("patch") | not)'; }
 rejected_with() {
   response '.allowed == false'
@@ -108,13 +110,20 @@ rejected_with() {
   fi
 }
 warnings_are() { response ".warnings == $1"; }
+# jq: `"3f" | span(4)` is "3c-3f": the span of a block (two hex digits) of 4 blocks (VMs) or
+# 16 (Pods), as behaviour.md 7.1 writes it; `span_label(4)` its label.
+JQ_SPAN='def unhex: ascii_downcase | explode | map(if . >= 97 then . - 87 else . - 48 end) | .[0] * 16 + .[1];
+def hex: [("0123456789abcdef" | split(""))[(. / 16 | floor), (. % 16)]] | join("");
+def span($width): unhex | ((. / $width | floor) * $width) as $first | "\($first | hex)-\($first + $width - 1 | hex)";
+def span_label($width): "mac-blocks.kubemacpool.io/" + span($width);'
+patch_is() { patch_ops | jq -e "$JQ_SPAN $1"; }
 # The mutated object's labels are the index labels of the MACs the patch writes (VMs: on
-# every interface; the fixtures' interfaces are all eligible): a mac-block label per fifth
-# octet, tracked and indexed (behaviour.md 7.1).
+# every interface; the fixtures' interfaces are all eligible): a span label per VM span held,
+# tracked and indexed (behaviour.md 7.1).
 labels_are_index_labels() {
-  patch_is '([.[] | select(.path | endswith("/macAddress")) | .value | split(":")[4]] | unique
-      | map({key: ("mac-block.kubemacpool.io/" + .), value: ""}) | from_entries
-      | . + {"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1"}) as $want
+  patch_is '([.[] | select(.path | endswith("/macAddress")) | .value | split(":")[4] | span_label(4)] | unique
+      | map({key: ., value: ""}) | from_entries
+      | . + {"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v2"}) as $want
     | .[] | select(.path == "/metadata/labels") | .value == $want'
 }
 
@@ -218,7 +227,7 @@ labels_are_index_labels() {
 
 @test "vm: bridge on the pod network gets no MAC, only the indexed label, and no host call is made" {
   evaluate vm-create-bridge-pod-network.json session-none.yml
-  patch_is '. == [{"op":"add","path":"/metadata/labels","value":{"kubemacpool.io/indexed":"v1"}}]'
+  patch_is '. == [{"op":"add","path":"/metadata/labels","value":{"kubemacpool.io/indexed":"v2"}}]'
 }
 
 @test "vm: bridge and sriov on multus networks get distinct MACs" {
@@ -230,7 +239,7 @@ labels_are_index_labels() {
 @test "vm: a user MAC is kept verbatim and not reallocated" {
   evaluate vm-create-user-mac.json session-cluster.yml
   response '.allowed == true and .warnings == null'
-  patch_is '. == [{"op":"add","path":"/metadata/labels","value":{"kubemacpool.io/tracked":"true","mac-block.kubemacpool.io/ab":"","kubemacpool.io/indexed":"v1"}}]'
+  patch_is '. == [{"op":"add","path":"/metadata/labels","value":{"kubemacpool.io/tracked":"true","mac-blocks.kubemacpool.io/a8-ab":"","kubemacpool.io/indexed":"v2"}}]'
 }
 
 @test "vm: one MAC on two interfaces, in two spellings, is rejected" {
@@ -276,8 +285,8 @@ labels_are_index_labels() {
 @test "vm: UPDATE adding an interface allocates only for it" {
   evaluate vm-update-add-interface.json session-cluster.yml
   patch_is "[.[] | select(.path | startswith(\"/spec\"))] | length == 1 and .[0].op == \"add\" and .[0].path == \"/spec/template/spec/domain/devices/interfaces/2/macAddress\" and (.[0].value | test(\"$MAC_RE\"))"
-  # Only the new MAC's block label, unless it is block 00, which the VM already carries.
-  patch_is "[.[] | select(.path | startswith(\"/metadata\")) | .path] - [\"/metadata/labels/mac-block.kubemacpool.io~1\" + (.[] | select(.path | endswith(\"/macAddress\")) | .value | split(\":\")[4])] == []"
+  # Only the new MAC's span label, unless it is span 00-03, which the VM already carries.
+  patch_is "[.[] | select(.path | startswith(\"/metadata\")) | .path] - [\"/metadata/labels/mac-blocks.kubemacpool.io~1\" + (.[] | select(.path | endswith(\"/macAddress\")) | .value | split(\":\")[4] | span(4))] == []"
 }
 
 @test "vm: UPDATE changing a MAC keeps the user's value" {
@@ -427,9 +436,9 @@ FIFTY_SIXTY='{"rangeStart":"02:00:00:00:00:50","rangeEnd":"02:00:00:00:00:60","e
   evaluate pod-create.json session-cluster.yml
   response '.allowed == true'
   patch_is '[.[] | .path] | sort == ["/metadata/annotations/k8s.v1.cni.cncf.io~1networks", "/metadata/labels"]'
-  patch_is '([.[] | select(.path | endswith("networks")) | .value | fromjson | .[].mac | split(":")[4]] | unique
-      | map({key: ("mac-block.kubemacpool.io/" + .), value: ""}) | from_entries
-      | . + {"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v1"}) as $want
+  patch_is '([.[] | select(.path | endswith("networks")) | .value | fromjson | .[].mac | split(":")[4] | span_label(16)] | unique
+      | map({key: ., value: ""}) | from_entries
+      | . + {"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v2"}) as $want
     | .[] | select(.path == "/metadata/labels") | .value == $want'
   patch_is "[.[] | select(.path | endswith(\"networks\")) | .value | fromjson | .[] | .mac | test(\"$MAC_RE\")] == [true, true]"
 }
@@ -569,13 +578,20 @@ HELD_NETWORKS='[{"name":"blue-net","namespace":"default","interface":"net1","mac
   patch_is "[.[] | select(.path | endswith(\"networks\")) | .value | fromjson | .[2].mac | test(\"$MAC_RE\")] == [true]"
 }
 
-@test "pod update: under indexed a hotplug lists only the pod's block and the legacy lists, and its labels follow" {
-  # The session records the pod's block first, then the legacy lists: any other call fails the run.
-  local block
-  block=$(grep -m 1 -o 'mac-block.kubemacpool.io/[0-9a-f]*' test_data/session-indexed-pod-update-hotplug.yml | cut -d/ -f2)
+@test "pod update: under indexed a hotplug lists only the spans of the pod's block and the legacy lists, and its labels follow" {
+  # The session records the seed, the spans of the pod's block, then the legacy lists: any other
+  # call fails the run. The pod already holds MACs of Pod span 00-0f.
+  local selectors vm_span pod_span
+  selectors=$(session_selectors session-indexed-pod-update-hotplug.yml)
+  vm_span=$(cut -d' ' -f1 <<<"$selectors" | cut -d/ -f2)
+  pod_span=$(cut -d' ' -f2 <<<"$selectors" | cut -d/ -f2)
   evaluate pod-update-hotplug.json session-indexed-pod-update-hotplug.yml
-  patch_is "[.[] | select(.path | endswith(\"networks\")) | .value | fromjson | .[2].mac | split(\":\")[4]] == [\"$block\"]"
-  patch_is "[.[] | select(.path | startswith(\"/metadata/labels\"))] == [{\"op\":\"add\",\"path\":\"/metadata/labels/mac-block.kubemacpool.io~1$block\",\"value\":\"\"}]"
+  patch_is "[.[] | select(.path | endswith(\"networks\")) | .value | fromjson | .[2].mac | split(\":\")[4] | [span(4), span(16)]] == [[\"$vm_span\", \"$pod_span\"]]"
+  if [ "$pod_span" = 00-0f ]; then
+    patch_is '[.[] | select(.path | startswith("/metadata/labels"))] == []'
+  else
+    patch_is "[.[] | select(.path | startswith(\"/metadata/labels\"))] == [{\"op\":\"add\",\"path\":\"/metadata/labels/mac-blocks.kubemacpool.io~1$pod_span\",\"value\":\"\"}]"
+  fi
 }
 
 @test "pod update: a changed MAC held by a VM warns under warn, and the value stays as written" {
@@ -603,8 +619,11 @@ HELD_NETWORKS='[{"name":"blue-net","namespace":"default","interface":"net1","mac
   run --separate-stderr kwctl_run --request-path test_data/vm-create.json "$POLICY"
   [ "$status" -eq 0 ]
   response '.allowed == false'
-  # The default inventory (indexed) makes its object's block list first.
-  response '.status.message | test("cannot build the MAC inventory: host call list_resources_all kubevirt.io/v1 VirtualMachine with label selector mac-block.kubemacpool.io/[0-9a-f]{2} failed: Host error: Policy has not been granted access to Kubernetes kubevirt.io/v1/VirtualMachine resources. The violation has been reported.$")'
+  # An admission with a blank to fill reads the seed first (the default `seed: ""`).
+  rejected_with "${CREATE_WRAPPER}cannot derive the allocation seed: host call get_resource v1 Namespace kube-system failed: Host error: Policy has not been granted access to Kubernetes v1/Namespace resources. The violation has been reported."
+  # With a seed given, the default inventory (indexed) makes its object's VM span list first.
+  run --separate-stderr kwctl_run --request-path test_data/vm-create.json --settings-json '{"seed":"e2e"}' "$POLICY"
+  response '.status.message | test("cannot build the MAC inventory: host call list_resources_all kubevirt.io/v1 VirtualMachine with label selector mac-blocks.kubemacpool.io/[0-9a-f]{2}-[0-9a-f]{2} failed: Host error: Policy has not been granted access to Kubernetes kubevirt.io/v1/VirtualMachine resources. The violation has been reported.$")'
 }
 
 # --- Audit re-evaluations (behaviour.md section 10) ------------------------------------------
@@ -682,27 +701,33 @@ HELD_NETWORKS='[{"name":"blue-net","namespace":"default","interface":"net1","mac
 # their order against the spec, and replay fails
 # on any call the policy makes out of that order. The cluster is the sample cluster right after
 # an upgrade (nothing indexed), plus default/new-vm (.80) and default/new-pod (.90) indexed in
-# block 00, and default/misfiled-vm (.85) whose block label names 7f.
+# block 00 (VM span 00-03, Pod span 00-0f), and default/misfiled-vm (.85) whose span label names
+# 7c-7f. An admission with a blank to fill first reads the seed, the kube-system Namespace.
 
 # session_selectors SESSION: the label selectors of its calls, in order.
 session_selectors() { grep -o 'label_selector: .*' "test_data/$1" | cut -d' ' -f2 | paste -sd' '; }
 
-@test "indexed: a VM CREATE lists its block, then the objects not indexed yet, and its MACs land in that block" {
-  local block
-  block=$(session_selectors session-indexed-vm-create.yml | cut -d' ' -f1 | cut -d/ -f2)
-  [ "$(session_selectors session-indexed-vm-create.yml)" = "mac-block.kubemacpool.io/$block mac-block.kubemacpool.io/$block kubemacpool.io/indexed!=v1 kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v1" ]
+@test "indexed: a VM CREATE reads the seed, lists its block's VM and Pod spans, then the objects not indexed yet, and its MACs land in that block" {
+  local selectors vm_span pod_span
+  selectors=$(session_selectors session-indexed-vm-create.yml)
+  vm_span=$(cut -d' ' -f1 <<<"$selectors" | cut -d/ -f2)
+  pod_span=$(cut -d' ' -f2 <<<"$selectors" | cut -d/ -f2)
+  [ "$selectors" = "mac-blocks.kubemacpool.io/$vm_span mac-blocks.kubemacpool.io/$pod_span kubemacpool.io/indexed!=v2 kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v2" ]
+  [ "$(grep -m 1 -A 3 'request: |' test_data/session-indexed-vm-create.yml | tr -d ' ' | paste -sd' ')" = "request:| !KubernetesGetResource api_version:v1 kind:Namespace" ]
   evaluate vm-create.json session-indexed-vm-create.yml
   response '.allowed == true'
-  patch_is "[.[] | select(.path | endswith(\"/macAddress\")) | .value | split(\":\")[4]] == [\"$block\", \"$block\"]"
+  patch_is "[.[] | select(.path | endswith(\"/macAddress\")) | .value | split(\":\")[4]] | (.[0] == .[1]) and (map([span(4), span(16)]) == [[\"$vm_span\", \"$pod_span\"], [\"$vm_span\", \"$pod_span\"]])"
   labels_are_index_labels
 }
 
-@test "indexed: a Pod CREATE's MACs land in its block and it carries the index labels" {
-  local block
-  block=$(session_selectors session-indexed-pod-create.yml | cut -d' ' -f1 | cut -d/ -f2)
+@test "indexed: a Pod CREATE's MACs land in its block and it carries its Pod span label" {
+  local selectors vm_span pod_span
+  selectors=$(session_selectors session-indexed-pod-create.yml)
+  vm_span=$(cut -d' ' -f1 <<<"$selectors" | cut -d/ -f2)
+  pod_span=$(cut -d' ' -f2 <<<"$selectors" | cut -d/ -f2)
   evaluate pod-create.json session-indexed-pod-create.yml
-  patch_is "[.[] | select(.path | endswith(\"networks\")) | .value | fromjson | .[].mac | split(\":\")[4]] == [\"$block\", \"$block\"]"
-  patch_is ".[] | select(.path == \"/metadata/labels\") | .value == {\"kubemacpool.io/tracked\":\"true\",\"mac-block.kubemacpool.io/$block\":\"\",\"kubemacpool.io/indexed\":\"v1\"}"
+  patch_is "[.[] | select(.path | endswith(\"networks\")) | .value | fromjson | .[].mac | split(\":\")[4]] | (.[0] == .[1]) and (map([span(4), span(16)]) == [[\"$vm_span\", \"$pod_span\"], [\"$vm_span\", \"$pod_span\"]])"
+  patch_is ".[] | select(.path == \"/metadata/labels\") | .value == {\"kubemacpool.io/tracked\":\"true\",\"mac-blocks.kubemacpool.io/$pod_span\":\"\",\"kubemacpool.io/indexed\":\"v2\"}"
 }
 
 @test "indexed: a requested MAC is checked against its block's objects and the legacy lists" {
@@ -715,19 +740,21 @@ session_selectors() { grep -o 'label_selector: .*' "test_data/$1" | cut -d' ' -f
   done
 }
 
-@test "indexed: a MAC held by an object labelled with another block is not seen, and its audit reports the hole" {
+@test "indexed: a MAC held by an object labelled with another span is not seen, and its audit reports the hole" {
   evaluate vm-create-mac-held-by-misfiled-vm.json session-indexed-block-00.yml '{"duplicateMacs":"reject"}'
   response '.allowed == true and .warnings == null'
   evaluate audit-vm-misfiled.json session-indexed-block-00.yml
-  rejected_with 'index hole: MAC 02:00:00:00:00:85 on interface blue is hidden from admissions: label mac-block.kubemacpool.io/00 is missing; re-apply the VirtualMachine to repair it'
+  rejected_with 'index hole: MAC 02:00:00:00:00:85 on interface blue is hidden from admissions: label mac-blocks.kubemacpool.io/00-03 is missing; re-apply the VirtualMachine to repair it'
   response '.status.code == 409'
 }
 
-@test "indexed: a tracked Pod UPDATE gets its index labels, stale ones removed, without a host call" {
+@test "indexed: a tracked Pod UPDATE gets its v2 labels, stale and v1 ones removed, without a host call" {
   evaluate pod-update-reindex.json session-none.yml
-  patch_is 'map(.path) | sort == ["/metadata/labels/kubemacpool.io~1indexed", "/metadata/labels/mac-block.kubemacpool.io~100", "/metadata/labels/mac-block.kubemacpool.io~13f"]'
-  patch_is '.[] | select(.path == "/metadata/labels/mac-block.kubemacpool.io~100") | .op == "remove"'
-  patch_is '.[] | select(.path == "/metadata/labels/mac-block.kubemacpool.io~13f") | .op == "add" and .value == ""'
+  patch_is 'map(.path) | sort == ["/metadata/labels/kubemacpool.io~1indexed", "/metadata/labels/mac-block.kubemacpool.io~13f", "/metadata/labels/mac-blocks.kubemacpool.io~100-0f", "/metadata/labels/mac-blocks.kubemacpool.io~130-3f"]'
+  patch_is '.[] | select(.path == "/metadata/labels/kubemacpool.io~1indexed") | .op == "replace" and .value == "v2"'
+  patch_is '.[] | select(.path == "/metadata/labels/mac-block.kubemacpool.io~13f") | .op == "remove"'
+  patch_is '.[] | select(.path == "/metadata/labels/mac-blocks.kubemacpool.io~100-0f") | .op == "remove"'
+  patch_is '.[] | select(.path == "/metadata/labels/mac-blocks.kubemacpool.io~130-3f") | .op == "add" and .value == ""'
 }
 
 @test "indexed: an untracked Pod UPDATE passes unchanged" {
@@ -735,22 +762,80 @@ session_selectors() { grep -o 'label_selector: .*' "test_data/$1" | cut -d' ' -f
   accepted_unchanged
 }
 
-@test "indexed: a VM re-apply makes no list call and replaces a stale block label" {
+@test "indexed: a VM re-apply makes no list call and replaces a stale span label" {
   evaluate vm-update-stale-block.json session-none.yml
-  patch_is 'map(.path) | sort == ["/metadata/labels/kubemacpool.io~1indexed", "/metadata/labels/mac-block.kubemacpool.io~100", "/metadata/labels/mac-block.kubemacpool.io~17f"]'
+  patch_is 'map(.path) | sort == ["/metadata/labels/kubemacpool.io~1indexed", "/metadata/labels/mac-blocks.kubemacpool.io~100-03", "/metadata/labels/mac-blocks.kubemacpool.io~17c-7f"]'
+  patch_is '.[] | select(.path == "/metadata/labels/mac-blocks.kubemacpool.io~17c-7f") | .op == "remove"'
 }
 
-@test "indexed: the object's block full moves the search to the next block, listed after the legacy lists" {
-  local selectors own
+@test "indexed: the object's block full moves the search to the next block, its new span listed after the legacy lists" {
+  # Blocks 10 and 14: VM spans 10-13 and 14-17, one Pod span 10-1f, listed once.
+  local selectors own next
   selectors=$(session_selectors session-indexed-own-block-full.yml)
   own=$(cut -d' ' -f1 <<<"$selectors" | cut -d/ -f2)
+  next=$([ "$own" = 10-13 ] && echo 14-17 || echo 10-13)
+  [ "$selectors" = "mac-blocks.kubemacpool.io/$own mac-blocks.kubemacpool.io/10-1f kubemacpool.io/indexed!=v2 kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v2 mac-blocks.kubemacpool.io/$next" ]
   evaluate vm-create-one-nic.json session-indexed-own-block-full.yml "$(cat test_data/settings-two-blocks.json)"
-  patch_is ".[] | select(.path | endswith(\"/macAddress\")) | .value | test(\"^02:00:00:00:1[01]:0[01]$\") and (split(\":\")[4] != \"$own\")"
+  patch_is ".[] | select(.path | endswith(\"/macAddress\")) | .value | test(\"^02:00:00:00:1[04]:0[01]$\") and (split(\":\")[4] | span(4)) == \"$next\""
 }
 
 @test "indexed: every block full is the range is full" {
   evaluate vm-create-one-nic.json session-indexed-every-block-full.yml "$(cat test_data/settings-two-blocks.json)"
   rejected_with "${CREATE_WRAPPER}the range is full"
+}
+
+# --- KubeVirt workflows (behaviour.md sections 3 and 6) ---------------------------------------
+
+@test "seed: by default the cluster's kube-system uid seeds the hash, read once before the lists" {
+  evaluate vm-create.json session-indexed-vm-create.yml
+  local own="$output"
+  [ "$(grep -c '!KubernetesGetResource' test_data/session-indexed-vm-create.yml)" -eq 1 ]
+  # The same uid given as `seed` gives the same answer without the call (its session has none).
+  [ "$(grep -c '!KubernetesGetResource' test_data/session-indexed-vm-create-seeded.yml)" -eq 0 ]
+  local uid
+  uid=$(grep -o '"uid":"[^"]*"' test_data/session-indexed-vm-create.yml | head -1 | cut -d'"' -f4)
+  [ -n "$uid" ]
+  evaluate vm-create.json session-indexed-vm-create-seeded.yml "{\"seed\":\"$uid\"}"
+  [ "$output" = "$own" ]
+}
+
+@test "seed: another cluster (another kube-system uid) gives the same VM other MACs" {
+  evaluate vm-create.json session-indexed-vm-create.yml
+  local own
+  own=$(patch_ops | jq -c '[.[] | select(.path | endswith("/macAddress")) | .value]')
+  evaluate vm-create.json session-indexed-vm-create-other-cluster.yml
+  response '.allowed == true'
+  patch_is "[.[] | select(.path | endswith(\"/macAddress\")) | .value] != $own"
+}
+
+@test "seed: no kube-system Namespace fails closed, naming the call" {
+  evaluate vm-create.json session-seed-missing.yml
+  rejected_with "${CREATE_WRAPPER}cannot derive the allocation seed: host call get_resource v1 Namespace kube-system failed: Host error: Callback evaluation failure: Cannot find v1/Namespace named 'kube-system' inside of namespace 'None'"
+  response '.status.code == 500'
+}
+
+@test "reserved: 02:00:00:00:00:00 is never allocated, even where the range starts" {
+  evaluate vm-create-one-nic.json session-empty.yml '{"rangeStart":"02:00:00:00:00:00","rangeEnd":"02:00:00:00:00:01"}'
+  patch_is '[.[] | select(.path | endswith("/macAddress")) | .value] == ["02:00:00:00:00:01"]'
+  # With .01 excluded nothing is left: the reserved address is not handed out instead.
+  evaluate vm-create-one-nic.json session-empty.yml '{"rangeStart":"02:00:00:00:00:00","rangeEnd":"02:00:00:00:00:01","excludedMacs":["02:00:00:00:00:01"]}'
+  rejected_with "${CREATE_WRAPPER}the range is full"
+}
+
+@test "receiver: a WaitAsReceiver VM keeps its source's MAC under reject, without a warning or a host call" {
+  evaluate vm-create-receiver.json session-none.yml '{"duplicateMacs":"reject"}'
+  response '.allowed == true and .warnings == null and .auditAnnotations == null'
+  # The same MAC on a VM of another run strategy is rejected (vm-create-mac-held-by-pod.json: .40).
+  evaluate vm-create-mac-held-by-pod.json session-cluster.yml '{"duplicateMacs":"reject"}'
+  response '.allowed == false'
+}
+
+@test "audit annotation: a duplicate accepted under warn is also the duplicate-mac audit annotation" {
+  evaluate vm-create-mac-held-by-pod.json session-cluster.yml
+  response '.allowed == true and (.warnings | length) == 1'
+  response '.auditAnnotations == {"duplicate-mac": (.warnings | join("; "))}'
+  evaluate vm-create-user-mac.json session-cluster.yml
+  response '.auditAnnotations == null'
 }
 
 # --- Bad input (issue 7): a clear message or a correct answer, never a crash ------------------

@@ -52,6 +52,7 @@ pub fn admit(data: &[u8], target: Target) {
     let cluster = sample_cluster();
     let response = kubemacpool_policy::evaluate(&payload, &cluster);
     check(&response);
+    never_the_reserved_address(&payload, &response);
     let again = kubemacpool_policy::evaluate(&payload, &cluster);
     assert_eq!(
         serde_json::to_string(&response).unwrap(),
@@ -165,6 +166,37 @@ fn pod_updates(request: &Value, answer: &ValidationResponse) {
 
 fn mac_of(element: &Value) -> Option<Mac> {
     Mac::parse(element.get("mac")?.as_str()?).ok()
+}
+
+/// Every MAC in the answer's object that the request's object did not hold, with its text, is
+/// an allocated one: never `02:00:00:00:00:00` (behaviour.md section 3), and the warnings are
+/// the `duplicate-mac` audit annotation (section 6).
+fn never_the_reserved_address(payload: &[u8], response: &ValidationResponse) {
+    const RESERVED: &str = "02:00:00:00:00:00";
+    let warnings = response.warnings.clone().unwrap_or_default();
+    let annotation = response
+        .audit_annotations
+        .as_ref()
+        .and_then(|a| a.get("duplicate-mac"))
+        .cloned();
+    assert_eq!(
+        annotation,
+        (!warnings.is_empty()).then(|| warnings.join("; ")),
+        "the duplicate-mac audit annotation is not the warnings"
+    );
+    let Some(mutated) = &response.mutated_object else {
+        return;
+    };
+    let request = serde_json::from_slice::<Value>(payload).unwrap_or(Value::Null);
+    let given = request
+        .pointer("/request/object")
+        .map(Value::to_string)
+        .unwrap_or_default();
+    let answered = mutated.to_string();
+    assert!(
+        !answered.contains(RESERVED) || given.contains(RESERVED),
+        "the reserved address was allocated: {answered}"
+    );
 }
 
 fn check(response: &ValidationResponse) {

@@ -8,7 +8,8 @@ use std::fs;
 use kubemacpool_policy::testing::FakeCluster;
 use serde_json::{Value, json};
 
-/// A host that gives the answers a kwctl replay session holds, in its order.
+/// A host that gives the answers a kwctl replay session holds, in its order; the seed's
+/// `kube-system` Namespace, which the double answers apart, from its exchange.
 fn replay(session: &str) -> FakeCluster {
     let text = fs::read_to_string(session).unwrap();
     let exchanges: Vec<serde_yaml::Value> = serde_yaml::from_str(&text).unwrap();
@@ -16,10 +17,16 @@ fn replay(session: &str) -> FakeCluster {
         .iter()
         .fold(FakeCluster::new(), |cluster, exchange| {
             let response = &exchange["response"];
-            match response["type"].as_str() {
-                Some("Success") => cluster.then_ok(response["payload"].as_str().unwrap()),
-                Some("Error") => cluster.then_err(response["message"].as_str().unwrap()),
+            let answer = match response["type"].as_str() {
+                Some("Success") => Ok(response["payload"].as_str().unwrap().to_string()),
+                Some("Error") => Err(response["message"].as_str().unwrap().to_string()),
                 other => panic!("{session}: a response of type {other:?}"),
+            };
+            let request = exchange["request"].as_str().unwrap_or_default();
+            if request.contains("!KubernetesGetResource") && request.contains("kind: Namespace") {
+                cluster.with_kube_system(answer.map(String::into_bytes))
+            } else {
+                cluster.then(answer.map(String::into_bytes))
             }
         })
 }

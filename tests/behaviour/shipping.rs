@@ -85,11 +85,11 @@ fn the_metadata_declares_exactly_what_the_policy_reads_and_calls() {
                 inventory.api_version.to_string(),
                 inventory.kind.to_string()
             ),
-            (pods.api_version.to_string(), pods.kind.to_string()),
             (
                 kubemacpool_policy::protocol::seed_request().api_version,
                 kubemacpool_policy::protocol::seed_request().kind
-            )
+            ),
+            (pods.api_version.to_string(), pods.kind.to_string()),
         ]
     );
     let capabilities: Vec<&str> = get(&metadata, "hostCapabilities")

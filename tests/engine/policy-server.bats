@@ -51,6 +51,8 @@ $1:
     kind: VirtualMachine
   - apiVersion: v1
     kind: Pod
+  - apiVersion: v1
+    kind: Namespace
   hostCapabilities: ["kubernetes/*"]
 EOF
   }

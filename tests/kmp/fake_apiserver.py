@@ -56,8 +56,10 @@ BOOKMARK_SECONDS = 5
 # One connection per request unless --keep-alive (see the module comment).
 KEEP_ALIVE = False
 
-# kind -> (group/version path prefix, plural, list kind, apiVersion)
+# kind -> (group/version path prefix, plural, list kind, apiVersion); Namespaces are served by
+# name only (GET /api/v1/namespaces/<name>: the policy's seed, behaviour.md section 6).
 RESOURCES = {
+    "Namespace": ("/api/v1", "namespaces", "NamespaceList", "v1"),
     "Pod": ("/api/v1", "pods", "PodList", "v1"),
     "VirtualMachine": ("/apis/kubevirt.io/v1", "virtualmachines", "VirtualMachineList", "kubevirt.io/v1"),
 }
@@ -72,7 +74,7 @@ def discovery(group_version, kinds):
             {
                 "name": RESOURCES[kind][1],
                 "singularName": kind.lower(),
-                "namespaced": True,
+                "namespaced": kind != "Namespace",
                 "kind": kind,
                 "verbs": ["get", "list", "watch"],
             }
@@ -280,7 +282,7 @@ class Cluster:
     @staticmethod
     def listed(kind, obj):
         # The API server lists core objects without apiVersion/kind.
-        if kind == "Pod":
+        if kind in ("Pod", "Namespace"):
             return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
         return obj
 
@@ -289,8 +291,8 @@ class Cluster:
         if index is None:
             return None
         obj = json.loads(self.encoded[kind][index])
-        if kind == "Pod":
-            obj = {"apiVersion": "v1", "kind": "Pod", **obj}
+        if kind in ("Pod", "Namespace"):
+            obj = {"apiVersion": "v1", "kind": kind, **obj}
         return obj
 
     def select(self, kind, selector):
@@ -385,12 +387,20 @@ class Handler(BaseHTTPRequestHandler):
             stats["tcp_nodelay"] = self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
             return self.send_json(200, stats)
         if path == "/api/v1":
-            return self.send_json(200, discovery("v1", ["Pod"]))
+            return self.send_json(200, discovery("v1", ["Namespace", "Pod"]))
         if path == "/apis/kubevirt.io/v1":
             return self.send_json(200, discovery("kubevirt.io/v1", ["VirtualMachine"]))
         if path == "/version":
             return self.send_json(200, {"major": "1", "minor": "34", "gitVersion": "v1.34.0-fake"})
+        if m := re.fullmatch(r"/api/v1/namespaces/([^/]+)", path):
+            self.count("get Namespace")
+            obj = self.cluster.get("Namespace", None, m[1])
+            if obj is None:
+                return self.send_json(404, not_found("namespaces", "", m[1]))
+            return self.send_json(200, obj)
         for kind, (prefix, plural, list_kind, api_version) in RESOURCES.items():
+            if kind == "Namespace":
+                continue
             if path == f"{prefix}/{plural}":
                 selector = query.get("labelSelector") or ""
                 what = f"{kind} {selector}" if selector else kind
@@ -509,7 +519,7 @@ def serve(cluster, port=0):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--cluster", help="JSON file: {\"VirtualMachine\": [...], \"Pod\": [...]}")
+    source.add_argument("--cluster", help="JSON file: {\"Namespace\": [...], \"VirtualMachine\": [...], \"Pod\": [...]}")
     source.add_argument("--generate", help="VMS:PODS, a generated cluster (kmp.synthetic)")
     parser.add_argument("--mac-share", type=float, default=0.05, help="with --generate: pods holding a Multus MAC")
     parser.add_argument("--adoption", choices=generated.ADOPTIONS, default="adopted",

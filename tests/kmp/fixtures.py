@@ -3,11 +3,13 @@ README and docs/ use. Run it after changing a fixture here, and commit what it w
 fixtures, this script only keeps them consistent (the sample cluster, the exact host calls).
 
 The sessions record exactly the calls the policy makes (behaviour.md section 7): VirtualMachines,
-then Pods, `list_resources_all` with field masks, and `get_resource` for launcher pods. The
-`session-indexed-*` sessions record the calls of `inventory: indexed` (section 7.1), which
-depend on the request: the blocks it needs are computed here with the policy's own allocation
-hash, label keys, selectors and field masks (kmp.protocol, from the core through
-xtask), so a replay that the policy does not follow call by call fails.
+then Pods, `list_resources_all` with field masks, and `get_resource` for launcher pods. Those of
+the modes that list by kind (`session-cluster*.yml` and the others not named `session-indexed-*`)
+hold no seed call: e2e.bats runs them with an explicit `seed` (section 6), as they serve requests
+that allocate and requests that do not. The `session-indexed-*` sessions are recorded by the
+policy itself (`xtask record`, kmp.protocol): every call it makes for their request, the seed's
+`get_resource` of the kube-system Namespace (uid KUBE_SYSTEM_UID) among them, so a replay that
+the policy does not follow call by call fails.
 
     python3 -m kmp.fixtures             writes test_data/ (make test-data)
     python3 -m kmp.fixtures --check     writes nothing; fails, naming the files, when test_data/
@@ -27,6 +29,8 @@ TEST_DATA = os.path.join(REPO, "test_data")
 OUT = TEST_DATA
 NETWORKS = protocol.NETWORKS
 TRACKED = {protocol.TRACKED: protocol.TRACKED_VALUE}
+# The uid of the sample cluster's kube-system Namespace: the seed under `seed: ""`.
+KUBE_SYSTEM_UID = "d1f0c4a2-7b3e-4f9a-8c6d-2e5b9a0f3c71"
 VM_MASKS = protocol.LISTS["VirtualMachine"]["fieldMasks"]
 POD_MASKS = protocol.LISTS["Pod"]["fieldMasks"]
 
@@ -237,20 +241,20 @@ INDEXED = {protocol.INDEXED: protocol.INDEXED_VALUE}
 block_of = protocol.block_of
 
 
-def index_labels(*macs):
-    """The labels the policy writes on an object holding `macs`."""
-    return {**TRACKED, **INDEXED, **{protocol.block_label(block_of(m)): "" for m in macs}}
+def index_labels(kind, *macs):
+    """The labels the policy writes on a `kind` holding `macs`."""
+    return protocol.index_labels(kind, macs)
 
 
 def labels_of(obj):
     return obj["metadata"].get("labels") or {}
 
 
-def recorded_session(name, req, vms, pods, settings=None):
+def recorded_session(name, req, vms, pods, settings=None, kube_system_uid=KUBE_SYSTEM_UID):
     """A session of `inventory: indexed` (section 7.1), whose calls depend on the request: the
     calls the policy itself makes for `req` on this cluster, with the host's answers, recorded
     by xtask from the core (so no copy of the call plan lives here)."""
-    write(name, protocol.record(req, vms, pods, settings))
+    write(name, protocol.record(req, vms, pods, settings, kube_system_uid))
 
 
 def write(name, text):
@@ -332,7 +336,9 @@ def main():
 
     # The sample cluster as the API server stores it, for the fake API server that the
     # policy-server tests run against (kmp.fake_apiserver).
-    write("cluster.json", json.dumps({"VirtualMachine": SAMPLE_VMS, "Pod": SAMPLE_PODS}, indent=1) + "\n")
+    kube_system = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "uid": KUBE_SYSTEM_UID}}
+    write("cluster.json", json.dumps({"VirtualMachine": SAMPLE_VMS, "Pod": SAMPLE_PODS, "Namespace": [kube_system]},
+                                     indent=1) + "\n")
 
     # Sessions ------------------------------------------------------------------------------
     session("session-none.yml", vms=None)
@@ -345,7 +351,7 @@ def main():
     session("session-pod-list-error.yml", SAMPLE_VMS, pod_error="Get \"https://10.96.0.1:443/api/v1/pods\": dial tcp 10.96.0.1:443: connect: connection refused")
     # As this version admitted it: with its index labels (behaviour.md 7.1).
     db = vm("prod", "db", [iface("default", "bridge"), iface("blue", "bridge", "02:00:00:00:00:20")], [pod_net("default"), multus("blue")],
-            labels=index_labels("02:00:00:00:00:20"))
+            labels=index_labels("VirtualMachine", "02:00:00:00:00:20"))
     session("session-launcher-vm-exists.yml", vms=None, get={"namespace": "prod", "name": "db", "found": db})
     session("session-launcher-standalone.yml", SAMPLE_VMS, SAMPLE_PODS,
             get={"namespace": "prod", "name": "solo", "error": "Cannot find kubevirt.io/v1/VirtualMachine named 'solo' inside of namespace 'Some(\"prod\")'"})
@@ -376,13 +382,17 @@ def main():
     vm_one_nic = request("vm-create-one-nic.json", "VirtualMachine", "CREATE", one_nic)
     four = new_vm("vm-four", [iface(f"n{i}", "bridge") for i in range(4)], [multus(f"n{i}") for i in range(4)])
     request("vm-create-four-nics.json", "VirtualMachine", "CREATE", four)
+    # The receiving end of a decentralized live migration, with its source's MAC (behaviour.md 6).
+    receiver = new_vm("vm-receiver", [iface("blue", "bridge", "02:00:00:00:00:70")], [multus("blue")])
+    receiver["spec"]["runStrategy"] = "WaitAsReceiver"
+    request("vm-create-receiver.json", "VirtualMachine", "CREATE", receiver)
     for target in ("vm", "pod"):
         mac = "02:00:00:00:00:50" if target == "vm" else "02:00:00:00:00:40"
         request(f"vm-create-mac-held-by-{target}.json", "VirtualMachine", "CREATE",
                 new_vm("vm-copycat", [iface("blue", "bridge", mac)], [multus("blue")]))
 
     stored = vm("default", "vm-demo", [iface("default", "masquerade", "02:00:00:00:00:01"), iface("blue", "bridge", "02-00-00-00-00-02")],
-                [pod_net("default"), multus("blue")], labels=index_labels("02:00:00:00:00:01"))
+                [pod_net("default"), multus("blue")], labels=index_labels("VirtualMachine", "02:00:00:00:00:01"))
     reapplied = copy.deepcopy(stored)
     request("vm-update-reapply.json", "VirtualMachine", "UPDATE", reapplied, stored)
     replaced = copy.deepcopy(stored)
@@ -458,7 +468,7 @@ def main():
         stored_pod = new_pod(name, json.dumps(elements, separators=(",", ":")), namespace=namespace, vmi=vmi,
                              extra_annotations={"k8s.v1.cni.cncf.io/network-status": "[{\"name\":\"cbr0\",\"default\":true}]"})
         stored_pod["metadata"]["labels"] = {**stored_pod["metadata"].get("labels", {}),
-                                            **index_labels(*[e["mac"] for e in elements if e.get("mac")])}
+                                            **index_labels("Pod", *[e["mac"] for e in elements if e.get("mac")])}
         return stored_pod
 
     def rewritten(stored_pod, elements):
@@ -491,16 +501,23 @@ def main():
     # wrong block (an index hole: admissions of block 00 cannot see its MAC).
     idx_vms = SAMPLE_VMS + [
         vm("default", "new-vm", [iface("blue", "bridge", "02:00:00:00:00:80")], [multus("blue")],
-           labels=index_labels("02:00:00:00:00:80")),
+           labels=index_labels("VirtualMachine", "02:00:00:00:00:80")),
         vm("default", "misfiled-vm", [iface("blue", "bridge", "02:00:00:00:00:85")], [multus("blue")],
-           labels={**TRACKED, **INDEXED, protocol.block_label("7f"): ""}),
+           labels={**TRACKED, **INDEXED, protocol.span_label("VirtualMachine", "7f"): ""}),
     ]
     idx_pods = SAMPLE_PODS + [
         pod("default", "new-pod", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:00:90"}], separators=(",", ":")),
-            labels=index_labels("02:00:00:00:00:90")),
+            labels=index_labels("Pod", "02:00:00:00:00:90")),
     ]
     for name, req in [("vm-create", vm_create), ("pod-create", pod_create)]:
         recorded_session(f"session-indexed-{name}.yml", req, idx_vms, idx_pods)
+    # The seed (behaviour.md section 6): the same request with the uid given as `seed` (no
+    # get_resource), on another cluster (another uid), and on a cluster without kube-system.
+    recorded_session("session-indexed-vm-create-seeded.yml", vm_create, idx_vms, idx_pods,
+                     settings={"seed": KUBE_SYSTEM_UID})
+    recorded_session("session-indexed-vm-create-other-cluster.yml", vm_create, idx_vms, idx_pods,
+                     kube_system_uid="0b7e5d3c-9a1f-4c26-b8e4-6f2d0a9c1e58")
+    recorded_session("session-seed-missing.yml", vm_create, idx_vms, idx_pods, kube_system_uid=None)
     # Requested MACs of block 00: held by a legacy VM (.50), an indexed VM (.80), an indexed pod
     # (.90), a legacy tracked pod (.40), and the misfiled VM (.85, not seen).
     # Every one of these makes the same calls (block 00, then the legacy lists): the session is
@@ -515,27 +532,30 @@ def main():
     # are not requested, so no other block is listed.
     recorded_session("session-indexed-pod-update-hotplug.yml", hotplug, idx_vms, idx_pods)
     audit_request("audit-vm-misfiled.json", next(v for v in idx_vms if v["metadata"]["name"] == "misfiled-vm"))
-    # Pod UPDATE: a tracked pod with a stale block label gets its labels, nothing else.
+    # Pod UPDATE: a tracked pod with a stale span label and a v1 block label gets its v2 labels,
+    # nothing else.
     stale = new_pod("net-tool", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:3f:40"}], separators=(",", ":")))
-    stale["metadata"]["labels"] = {**TRACKED, protocol.block_label("00"): ""}
+    stale["metadata"]["labels"] = {**TRACKED, protocol.INDEXED: "v1", protocol.V1_BLOCK_PREFIX + "3f": "",
+                                   protocol.span_label("Pod", "00"): ""}
     request("pod-update-reindex.json", "Pod", "UPDATE", stale, stale)
     untracked = new_pod("net-tool", json.dumps([{"name": "blue-net", "mac": "02:00:00:00:3f:40"}], separators=(",", ":")))
     request("pod-update-untracked.json", "Pod", "UPDATE", untracked, untracked)
-    # VM UPDATE: a stale block label removed, the right one added, no list call (a re-apply).
+    # VM UPDATE: a stale span label removed, the right one added, no list call (a re-apply).
     restale = copy.deepcopy(stored)
-    restale["metadata"]["labels"] = {**TRACKED, protocol.block_label("7f"): ""}
+    restale["metadata"]["labels"] = {**TRACKED, protocol.span_label("VirtualMachine", "7f"): ""}
     request("vm-update-stale-block.json", "VirtualMachine", "UPDATE", restale, restale)
-    # Two blocks of two pool addresses (10:00-01, 11:00-01): the object's block full moves the
-    # search to the other; both full is the range is full.
+    # Two blocks of two pool addresses (10:00-01, 14:00-01), in two VM spans (10-13, 14-17) and one
+    # Pod span (10-1f): the object's block full moves the search to the other, which lists the
+    # other VM span only; both full is the range is full.
     two_blocks = json.dumps({
-        "rangeStart": "02:00:00:00:10:00", "rangeEnd": "02:00:00:00:11:01",
-        "excludedMacs": ["02:00:00:00:10:02-02:00:00:00:10:ff"]}, separators=(",", ":"))
-    own = protocol.object_block("VirtualMachine", "default", "vm-one", settings=two_blocks)
-    other = "11" if own == "10" else "10"
+        "rangeStart": "02:00:00:00:10:00", "rangeEnd": "02:00:00:00:14:01",
+        "excludedMacs": ["02:00:00:00:10:02-02:00:00:00:13:ff"]}, separators=(",", ":"))
+    own = protocol.object_block("VirtualMachine", "default", "vm-one", seed=KUBE_SYSTEM_UID, settings=two_blocks)
+    other = "14" if own == "10" else "10"
 
     def fillers(block):
         return [vm("full", f"filler-{block}-{low}", [iface("blue", "bridge", f"02:00:00:00:{block}:{low}")], [multus("blue")],
-                   labels=index_labels(f"02:00:00:00:{block}:{low}")) for low in ("00", "01")]
+                   labels=index_labels("VirtualMachine", f"02:00:00:00:{block}:{low}")) for low in ("00", "01")]
 
     settings = json.loads(two_blocks)
     recorded_session("session-indexed-own-block-full.yml", vm_one_nic, fillers(own), [], settings)

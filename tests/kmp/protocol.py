@@ -1,6 +1,6 @@
 """The policy's protocol for the Python tooling, from the policy's core through `xtask`: the list
-calls (kinds, field masks), the label keys and selectors (`xtask protocol`), and the allocation
-hash and block geometry of `inventory: indexed` (`xtask hash`). The fixture
+calls (kinds, field masks), the seed's Namespace, the label keys and selectors (`xtask protocol`),
+and the allocation hash and block and span geometry of `inventory: indexed` (`xtask hash`). The fixture
 generator, the fake API server's cluster generator and the engine benchmark use these and spell
 none of them again, so a change to a selector, a mask or the hash is made once, in `src/`.
 
@@ -38,7 +38,9 @@ LISTS = _P["lists"]
 NETWORKS = _P["annotations"]["networks"]
 TRACKED, TRACKED_VALUE = _P["labels"]["tracked"]
 INDEXED, INDEXED_VALUE = _P["labels"]["indexed"]
-BLOCK_PREFIX = _P["labels"]["blockPrefix"]
+SPAN_PREFIX = _P["labels"]["spanPrefix"]
+V1_BLOCK_PREFIX = _P["labels"]["v1BlockPrefix"]
+SEED = _P["seed"]
 TRACKED_SELECTOR = _P["selectors"]["tracked"]
 LEGACY_VM_SELECTOR = _P["selectors"]["legacyVirtualMachines"]
 LEGACY_POD_SELECTOR = _P["selectors"]["legacyPods"]
@@ -94,10 +96,17 @@ def search_start(kind, namespace, name, place, seed=""):
     return _service.ask("search-start", kind, namespace, name, place, seed)
 
 
-def record(request, vms=(), pods=(), settings=None):
+_DOUBLES_UID = object()
+
+
+def record(request, vms=(), pods=(), settings=None, kube_system_uid=_DOUBLES_UID):
     """The replay session of the calls the policy makes for `request` (an AdmissionRequest) on a
-    cluster of `vms` and `pods`, with the host's answers (`xtask record`)."""
+    cluster of `vms` and `pods` whose kube-system Namespace has `kube_system_uid` (None: the
+    cluster has no such Namespace; not given: the test doubles' uid), with the host's answers
+    (`xtask record`)."""
     job = {"request": request, "settings": settings or {}, "vms": list(vms), "pods": list(pods)}
+    if kube_system_uid is not _DOUBLES_UID:
+        job["kubeSystemUid"] = kube_system_uid
     out = subprocess.run([_xtask(), "record"], input=json.dumps(job), check=True,
                          capture_output=True, text=True)
     return out.stdout
@@ -108,6 +117,15 @@ def block_of(mac):
     return mac.replace("-", ":").split(":")[4].lower()
 
 
-def block_label(block):
-    """The label of a block (two hex digits), also its lists' selector."""
-    return BLOCK_PREFIX + block
+@functools.cache
+def span_label(kind, block):
+    """The index label of a `kind` holding a MAC of `block` (two hex digits): its span's label,
+    also the span list's selector (behaviour.md 7.1)."""
+    return _service.ask("span-label", kind, block)
+
+
+def index_labels(kind, macs):
+    """The labels the policy writes on a `kind` that holds `macs`."""
+    labels = {TRACKED: TRACKED_VALUE, INDEXED: INDEXED_VALUE} if macs else {}
+    labels.update({span_label(kind, block_of(m)): "" for m in macs})
+    return labels

@@ -11,15 +11,18 @@ ownerReference; about 620 bytes of metadata per pod).
 
 MACs are spread over all 256 blocks (the fifth octet, behaviour.md section 7.1): object n's
 MACs are in block n mod 256, both MACs of a VM in the same block, as the `indexed` allocation
-puts them. The index labels (`kubemacpool.io/indexed: "v1"` and `mac-block.kubemacpool.io/<bb>`
-for each block of a MAC the object holds) depend on `adoption`:
+puts them. The index labels (`kubemacpool.io/indexed: "v2"` and `mac-blocks.kubemacpool.io/<span>`
+for each span, of the object's kind, that holds a MAC of it) depend on `adoption`:
 
 - `adopted`: every VM and every MAC-holding (tracked) pod carries them, as the policy writes them
   in every inventory mode;
 - `half`: the same, except that every other VM (the odd ones) has neither
-  `kubemacpool.io/indexed` nor a mac-block label (VMs created before the policy, or admitted by
-  an older version): `indexed`'s `kubemacpool.io/indexed!=v1` list returns those;
+  `kubemacpool.io/indexed` nor a span label (VMs created before the policy, or admitted by
+  an older version): `indexed`'s `kubemacpool.io/indexed!=v2` list returns those;
 - `none`: no index label at all (a cluster admitted by the version before `indexed`).
+
+The cluster's `kube-system` Namespace has the uid KUBE_SYSTEM_UID: the allocation seed under
+`seed: ""` (behaviour.md section 6).
 
 Objects are generated one at a time (`objects()`), so that a 100,000-VM cluster need not be
 held as Python dicts (the fake API server keeps only their encoded bytes).
@@ -28,8 +31,15 @@ held as Python dicts (the fake API server keeps only their encoded bytes).
 import json
 
 # The labels, the hash and the block geometry are the policy's, from its core.
-from kmp.protocol import (BLOCK_PREFIX, INDEXED, INDEXED_VALUE, NETWORKS, TRACKED,  # noqa: F401
-                           allocation_hash, object_block, search_start)
+from kmp.protocol import (INDEXED, INDEXED_VALUE, NETWORKS, SPAN_PREFIX, TRACKED,  # noqa: F401
+                           allocation_hash, object_block, search_start, span_label)
+
+KUBE_SYSTEM_UID = "3a7c9e1f-5b2d-4f80-a6c4-9d1e7b3f5a20"
+
+
+def kube_system():
+    """The cluster's `kube-system` Namespace."""
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "uid": KUBE_SYSTEM_UID}}
 
 ADOPTIONS = ("adopted", "half", "none")
 
@@ -44,11 +54,11 @@ def block(address):
     return address.lower().replace("-", ":").split(":")[4]
 
 
-def index_labels(labels, macs):
-    """Adds the labels the policy writes on an object that holds `macs` (section 7.1)."""
+def index_labels(labels, macs, kind="VirtualMachine"):
+    """Adds the labels the policy writes on a `kind` that holds `macs` (section 7.1)."""
     labels[INDEXED] = INDEXED_VALUE
     for address in macs:
-        labels[BLOCK_PREFIX + block(address)] = ""
+        labels[span_label(kind, block(address))] = ""
     return labels
 
 
@@ -151,7 +161,7 @@ def pod(j, vms, mac_share, adoption="adopted"):
         labels[TRACKED] = "true"
         own = mac(0x20, j)
         if adoption != "none":
-            index_labels(labels, (own,))
+            index_labels(labels, (own,), "Pod")
         annotations[NETWORKS] = json.dumps([{"name": "blue-net", "mac": own}], separators=(",", ":"))
     owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"{app}-7c9d8f6b5d",
              "uid": uid(4, j % 400), "controller": True, "blockOwnerDeletion": True}
@@ -163,9 +173,10 @@ def pod(j, vms, mac_share, adoption="adopted"):
 
 
 def objects(vms, pods, mac_share=0.05, adoption="adopted"):
-    """Yields (kind, object), VMs first, one at a time."""
+    """Yields (kind, object), the kube-system Namespace, then VMs, then Pods, one at a time."""
     if adoption not in ADOPTIONS:
         raise ValueError(f"adoption must be one of {ADOPTIONS}, not {adoption!r}")
+    yield "Namespace", kube_system()
     for i in range(vms):
         yield "VirtualMachine", vm(i, adoption)
     for j in range(pods):
@@ -173,7 +184,7 @@ def objects(vms, pods, mac_share=0.05, adoption="adopted"):
 
 
 def generate(vms, pods, mac_share=0.05, adoption="adopted"):
-    out = {"VirtualMachine": [], "Pod": []}
+    out = {"Namespace": [], "VirtualMachine": [], "Pod": []}
     for kind, obj in objects(vms, pods, mac_share, adoption):
         out[kind].append(obj)
     return out

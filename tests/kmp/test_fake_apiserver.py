@@ -16,16 +16,16 @@ from kmp import synthetic as generated
 
 TRACKED = "kubemacpool.io/tracked"
 INDEXED = "kubemacpool.io/indexed"
-BLOCK_3F = "mac-block.kubemacpool.io/3f"
+SPAN_3F = "mac-blocks.kubemacpool.io/3c-3f"
 
 
 class Selectors(unittest.TestCase):
     LABELS = {
         "none": {},
         "tracked": {TRACKED: "true"},
-        "indexed": {TRACKED: "true", INDEXED: "v1", BLOCK_3F: ""},
+        "indexed": {TRACKED: "true", INDEXED: "v2", SPAN_3F: ""},
         "old-index": {TRACKED: "true", INDEXED: "v0"},
-        "untracked-indexed": {INDEXED: "v1"},
+        "untracked-indexed": {INDEXED: "v2"},
         "tier": {"tier": "web", "n": "7"},
     }
 
@@ -41,20 +41,20 @@ class Selectors(unittest.TestCase):
             f"{TRACKED}==true": {"tracked", "indexed", "old-index"},
             f"{TRACKED} = true": {"tracked", "indexed", "old-index"},
             # != holds where the key is absent, as in Kubernetes
-            f"{INDEXED}!=v1": everything - {"indexed", "untracked-indexed"},
-            f"{TRACKED}=true,{INDEXED}!=v1": {"tracked", "old-index"},
-            f" {TRACKED}=true , {INDEXED}!=v1 ": {"tracked", "old-index"},
-            BLOCK_3F: {"indexed"},
-            f"!{BLOCK_3F}": everything - {"indexed"},
+            f"{INDEXED}!=v2": everything - {"indexed", "untracked-indexed"},
+            f"{TRACKED}=true,{INDEXED}!=v2": {"tracked", "old-index"},
+            f" {TRACKED}=true , {INDEXED}!=v2 ": {"tracked", "old-index"},
+            SPAN_3F: {"indexed"},
+            f"!{SPAN_3F}": everything - {"indexed"},
             f"!{INDEXED}": {"none", "tracked", "tier"},
-            f"{BLOCK_3F}=": {"indexed"},  # the label's value is the empty string
-            f"{INDEXED} in (v1,v0)": {"indexed", "old-index", "untracked-indexed"},
-            f"{INDEXED} in (v1, v0)": {"indexed", "old-index", "untracked-indexed"},
+            f"{SPAN_3F}=": {"indexed"},  # the label's value is the empty string
+            f"{INDEXED} in (v2,v0)": {"indexed", "old-index", "untracked-indexed"},
+            f"{INDEXED} in (v2, v0)": {"indexed", "old-index", "untracked-indexed"},
             f"{INDEXED} in (v0)": {"old-index"},
             # notin, like !=, holds where the key is absent
-            f"{INDEXED} notin (v1)": everything - {"indexed", "untracked-indexed"},
-            f"{INDEXED} notin (v1,v0)": {"none", "tracked", "tier"},
-            f"{BLOCK_3F} in ()": {"indexed"},  # () is the empty value
+            f"{INDEXED} notin (v2)": everything - {"indexed", "untracked-indexed"},
+            f"{INDEXED} notin (v2,v0)": {"none", "tracked", "tier"},
+            f"{SPAN_3F} in ()": {"indexed"},  # () is the empty value
             "tier in (web),n>5": {"tier"},
             "n<5": set(),
             f"{TRACKED},!{INDEXED}": {"tracked"},
@@ -74,11 +74,12 @@ class Selectors(unittest.TestCase):
 
     def test_the_index_selects_what_a_scan_selects(self):
         # Every selector kind the policy sends, and their mixes, over a generated cluster.
-        # (blocks 00 and fe hold objects at this size, 3f none)
-        block_fe = "mac-block.kubemacpool.io/fe"
-        selectors = [f"mac-block.kubemacpool.io/{b:02x}" for b in (0, 0x3f, 0xfe)] + [
-            f"{INDEXED}!=v1", f"{TRACKED}=true,{INDEXED}!=v1", f"!{INDEXED}", f"{INDEXED} notin (v1,v0)",
-            f"{TRACKED},!{BLOCK_3F}", f"{INDEXED} in (v1),{block_fe}", f"{block_fe},{INDEXED}!=v0",
+        # (VM span fc-ff and Pod span f0-ff hold objects at this size; 3c-3f on Pods and the
+        # Pod-width spelling on VMs hold none)
+        span_fe = "mac-blocks.kubemacpool.io/fc-ff"
+        selectors = [f"mac-blocks.kubemacpool.io/{s}" for s in ("00-03", "3c-3f", "fc-ff", "f0-ff")] + [
+            f"{INDEXED}!=v2", f"{TRACKED}=true,{INDEXED}!=v2", f"!{INDEXED}", f"{INDEXED} notin (v2,v0)",
+            f"{TRACKED},!{SPAN_3F}", f"{INDEXED} in (v2),{span_fe}", f"{span_fe},{INDEXED}!=v0",
             "kubevirt.io/created-by", f"{TRACKED}=true,n>5"]
         selected_nothing = set(selectors)
         for adoption in ("half", "none"):
@@ -92,7 +93,7 @@ class Selectors(unittest.TestCase):
                         self.assertEqual(list(cluster.matching(kind, selects)), scanned)
                         if scanned:
                             selected_nothing.discard(selector)
-        self.assertEqual(selected_nothing, {BLOCK_3F, f"{TRACKED}=true,n>5"})
+        self.assertEqual(selected_nothing, {f"{TRACKED}=true,n>5"})
 
     def test_refused(self):
         for selector in ("a=b=c", "a in b", "a in (b", "a,", ",a", "a notin", "!", "a b", "a>b",
@@ -105,7 +106,7 @@ class GeneratedCluster(unittest.TestCase):
     def test_allocation_hash_is_the_policys(self):
         # kubemacpool-policy (pods-tracked, empty cluster) gives VM tenant-07/new-vm's interface
         # `default` 02:e4:2a:ec:f8:02: the pool start plus hash mod 2^40.
-        h = generated.allocation_hash(["", "VirtualMachine", "tenant-07", "new-vm", "default"])
+        h = generated.allocation_hash(["", "VirtualMachine", "tenant-07", "new-vm", "default"])  # seed ""
         self.assertEqual(h % (1 << 40), 0xe42aecf802)
 
     def test_index_labels(self):
@@ -114,9 +115,9 @@ class GeneratedCluster(unittest.TestCase):
         for vm in objects["VirtualMachine"]:
             labels = vm["metadata"]["labels"]
             macs = [i["macAddress"] for i in vm["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"]]
-            self.assertEqual({k for k in labels if k.startswith(generated.BLOCK_PREFIX)},
-                             {generated.BLOCK_PREFIX + generated.block(m) for m in macs})
-            self.assertEqual(labels[generated.INDEXED], "v1")
+            self.assertEqual({k for k in labels if k.startswith(generated.SPAN_PREFIX)},
+                             {generated.span_label("VirtualMachine", generated.block(m)) for m in macs})
+            self.assertEqual(labels[generated.INDEXED], "v2")
             blocks.update(generated.block(m) for m in macs)
         self.assertEqual(len(blocks), 256)
         for pod in objects["Pod"]:
@@ -125,8 +126,8 @@ class GeneratedCluster(unittest.TestCase):
             self.assertEqual(tracked, generated.INDEXED in labels)
             if tracked:
                 macs = [e["mac"] for e in json.loads(pod["metadata"]["annotations"][generated.NETWORKS])]
-                self.assertEqual({k for k in labels if k.startswith(generated.BLOCK_PREFIX)},
-                                 {generated.BLOCK_PREFIX + generated.block(m) for m in macs})
+                self.assertEqual({k for k in labels if k.startswith(generated.SPAN_PREFIX)},
+                                 {generated.span_label("Pod", generated.block(m)) for m in macs})
         held = generated.held_macs(600, 3000)
         self.assertEqual(len(held), 2 * 600 + generated.count(600, 3000)["tracked_pods"])
 
@@ -171,16 +172,24 @@ class Server(unittest.TestCase):
         cls.server.server_close()
 
     def test_lists_select_by_label(self):
-        status, body = get(self.port, "/apis/kubevirt.io/v1/virtualmachines?labelSelector=kubemacpool.io/indexed!=v1")
+        status, body = get(self.port, "/apis/kubevirt.io/v1/virtualmachines?labelSelector=kubemacpool.io/indexed!=v2")
         self.assertEqual(status, 200)
         self.assertEqual(len(body["items"]), 150)  # the odd half of 300
-        status, body = get(self.port, "/apis/kubevirt.io/v1/virtualmachines?labelSelector=mac-block.kubemacpool.io/04")
-        # VMs 4, 260 are in block 04; 260 is even (indexed), 4 is even too
-        self.assertEqual(sorted(o["metadata"]["name"] for o in body["items"]), ["vm-00004", "vm-00260"])
-        status, body = get(self.port, "/api/v1/pods?labelSelector=kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v1")
+        status, body = get(self.port, "/apis/kubevirt.io/v1/virtualmachines?labelSelector=mac-blocks.kubemacpool.io/04-07")
+        # VMs 4-7 and 260-263 are in span 04-07; the even ones are indexed
+        self.assertEqual(sorted(o["metadata"]["name"] for o in body["items"]),
+                         ["vm-00004", "vm-00006", "vm-00260", "vm-00262"])
+        status, body = get(self.port, "/api/v1/pods?labelSelector=kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v2")
         self.assertEqual(body["items"], [])  # every tracked pod is indexed in the half-adopted cluster
         status, body = get(self.port, "/api/v1/pods?labelSelector=a%20in%20(b")
         self.assertEqual(status, 400)
+
+    def test_the_seed_namespace_is_served_by_name(self):
+        status, body = get(self.port, "/api/v1/namespaces/kube-system")
+        self.assertEqual((status, body["kind"], body["metadata"]["uid"]),
+                         (200, "Namespace", generated.KUBE_SYSTEM_UID))
+        status, body = get(self.port, "/api/v1/namespaces/nowhere")
+        self.assertEqual((status, body["reason"]), (404, "NotFound"))
 
     def test_pages(self):
         names = []
@@ -209,7 +218,7 @@ class Server(unittest.TestCase):
         try:
             start = time.monotonic()
             for n in range(50):
-                watches.append(open_watch(self.port, f"mac-block.kubemacpool.io/{n:02x}"))
+                watches.append(open_watch(self.port, f"mac-blocks.kubemacpool.io/{n:02x}-{n:02x}"))
             opened = time.monotonic() - start
             self.assertLess(opened, 10, "50 watches took too long to open")
             status, stats = get(self.port, "/_stats")
@@ -270,7 +279,7 @@ class ManyWatches(unittest.TestCase):
         try:
             start = time.monotonic()
             for n in range(self.WATCHES):
-                watches.append(open_watch(self.port, f"mac-block.kubemacpool.io/{n % 256:02x}"))
+                watches.append(open_watch(self.port, f"mac-blocks.kubemacpool.io/{n % 256:02x}-{n % 256:02x}"))
             self.assertLess(time.monotonic() - start, 30, f"{self.WATCHES} watches took too long to open")
             self.assertEqual(get(self.port, "/_stats")[1]["open watches"], self.WATCHES)
             start = time.monotonic()
