@@ -25,7 +25,9 @@ fn kind(name: &str) -> Result<Kind> {
 /// - `["object-block", kind, namespace, name, seed]`: the object's block under `indexed`
 ///   (two hex digits); a sixth element, settings as JSON text, gives another range;
 /// - `["search-start", kind, namespace, name, place, seed]`: where its search for `place`
-///   starts.
+///   starts;
+/// - `["span-label", kind, block]`: the index label of a `kind` holding a MAC of `block` (two
+///   hex digits), also its list's selector.
 pub fn answer(question: &[String]) -> Result<Value> {
     let settings = |seed: &str| Settings {
         seed: seed.to_string(),
@@ -55,6 +57,11 @@ pub fn answer(question: &[String]) -> Result<Value> {
             let start = protocol::search_start(&settings(seed), kind(k)?, namespace, name, place)
                 .context("the default range has blocks")?;
             Ok(json!(start.to_string()))
+        }
+        [op, k, block] if op == "span-label" => {
+            let block = u8::from_str_radix(block, 16)
+                .with_context(|| format!("{block:?} is not a block: two hex digits"))?;
+            Ok(json!(protocol::span_label(kind(k)?, block)))
         }
         _ => bail!("unknown question {question:?}"),
     }
