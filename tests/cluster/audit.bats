@@ -130,13 +130,13 @@ scenario() {
   vm_multus audit owned | k apply -f - >/dev/null
   vmi_and_launcher audit owned "$(k get vm owned -n audit -o json | jq -r '.spec.template.spec.domain.devices.interfaces[] | select(.name == "net1") | .macAddress')"
   k label pod virt-launcher-owned-abcde -n audit kubemacpool.io/tracked=true >/dev/null
-  # index holes: a VM whose mac-block label was removed while the VMs' webhook was away, and a
+  # index holes: a VM whose span label was removed while the VMs' webhook was away, and a
   # Pod created with a MAC while the pods' webhook was away (no labels at all)
   vm audit hole-vm | k apply -f - >/dev/null
-  local block
-  block=$(k get vm hole-vm -n audit -o json | jq -r '.spec.template.spec.domain.devices.interfaces[0].macAddress | split(":")[4]')
+  local span
+  span=$(k get vm hole-vm -n audit -o json | jq -r "$JQ_SPAN"' .spec.template.spec.domain.devices.interfaces[0].macAddress | split(":")[4] | span(4)')
   "$CLUSTER" webhooks "$(state)" kubemacpool-pods-opt-in
-  k label vm hole-vm -n audit "mac-block.kubemacpool.io/$block-" >/dev/null
+  k label vm hole-vm -n audit "mac-blocks.kubemacpool.io/$span-" >/dev/null
   "$CLUSTER" webhooks "$(state)" kubemacpool-vms-opt-out
   pod audit hole-pod "[{\"name\":\"blue\",\"mac\":\"$HOLE_POD_MAC\"}]" | k apply -f - >/dev/null
   "$CLUSTER" webhooks "$(state)" kubemacpool-pods-opt-in kubemacpool-vms-opt-out
@@ -204,32 +204,31 @@ vm_mac() { k get vm "$2" -n "$1" -o json | jq -r ".spec.template.spec.domain.dev
     "MAC collision: $SHARED_MAC on network blue is also held by VirtualMachine audit/shared-vm"
 }
 
-@test "a VM and its own launcher pod (indexed, so the VM's block list returns it): both pass" {
-  local mac block
+@test "a VM and its own launcher pod (indexed, so the Pod span list of the VM's block returns it): both pass" {
+  local mac
   mac=$(vm_mac audit owned net1)
-  block=$(echo "$mac" | cut -d: -f5)
-  # the launcher pod holds the VM's MAC and carries that block's label: the VM's audit saw it
+  # the launcher pod holds the VM's MAC and carries its Pod span's label: the VM's audit saw it
   k get pod virt-launcher-owned-abcde -n audit -o json |
-    jq -e --arg mac "$mac" --arg block_label "mac-block.kubemacpool.io/$block" \
-      '(.metadata.annotations["k8s.v1.cni.cncf.io/networks"] | fromjson | .[0].mac) == $mac
-       and (.metadata.labels | has($block_label))' >/dev/null
+    jq -e --arg mac "$mac" "$JQ_SPAN"'
+      (.metadata.annotations["k8s.v1.cni.cncf.io/networks"] | fromjson | .[0].mac) == $mac
+       and (.metadata.labels | has($mac | split(":")[4] | span_label(16)))' >/dev/null
   expect_result scan1 VirtualMachine audit owned "$VMS_POLICY" pass
   expect_result scan1 Pod audit virt-launcher-owned-abcde "$PODS_POLICY" pass
 }
 
-@test "index hole under inventory indexed: a VM that lost its mac-block label fails, naming the label and the repair" {
-  local mac block
+@test "index hole under inventory indexed: a VM that lost its span label fails, naming the label and the repair" {
+  local mac span
   mac=$(vm_mac audit hole-vm default)
-  block=$(echo "$mac" | cut -d: -f5)
-  k get vm hole-vm -n audit -o json | jq -e '.metadata.labels["kubemacpool.io/indexed"] == "v1"' >/dev/null
+  span=$(cut -d: -f5 <<<"$mac" | jq -R -r "$JQ_SPAN"' span(4)')
+  k get vm hole-vm -n audit -o json | jq -e '.metadata.labels["kubemacpool.io/indexed"] == "v2"' >/dev/null
   expect_result scan1 VirtualMachine audit hole-vm "$VMS_POLICY" fail \
-    "index hole: MAC $mac on interface default is hidden from admissions: label mac-block.kubemacpool.io/$block is missing; re-apply the VirtualMachine to repair it"
+    "index hole: MAC $mac on interface default is hidden from admissions: label mac-blocks.kubemacpool.io/$span is missing; re-apply the VirtualMachine to repair it"
 }
 
 @test "index hole under inventory indexed: a Pod created with a MAC while the webhook was away fails, naming the label and the repair" {
   k get pod hole-pod -n audit -o json | jq -e '(.metadata.labels // {}) | keys | map(select(contains("kubemacpool"))) == []' >/dev/null
   expect_result scan1 Pod audit hole-pod "$PODS_POLICY" fail \
-    "index hole: MAC $HOLE_POD_MAC on network blue is hidden from admissions: label mac-block.kubemacpool.io/b3 is missing; label the Pod with kubemacpool.io/tracked=true to repair it"
+    "index hole: MAC $HOLE_POD_MAC on network blue is hidden from admissions: label mac-blocks.kubemacpool.io/b0-bf is missing; label the Pod with kubemacpool.io/tracked=true to repair it"
 }
 
 @test "exactly the colliding objects and the holes fail; the rest pass" {
@@ -255,7 +254,7 @@ EOF
   # the holes: re-apply the VM (kubectl apply of its manifest, without MACs), label the Pod
   vm audit hole-vm | k apply -f - >/dev/null
   k label pod hole-pod -n audit kubemacpool.io/tracked=true >/dev/null
-  k get pod hole-pod -n audit -o json | jq -e '.metadata.labels["mac-block.kubemacpool.io/b3"] == ""' >/dev/null
+  k get pod hole-pod -n audit -o json | jq -e '.metadata.labels["mac-blocks.kubemacpool.io/b0-bf"] == ""' >/dev/null
   # the collisions: one holder of each duplicate goes
   k delete vm dup-b -n audit-b >/dev/null
   k delete pod shared-pod -n audit --wait=false >/dev/null

@@ -12,7 +12,7 @@ audit-tests:
 	@echo "audit: no $(CLUSTER_MISSING): the audit-scanner tests against a real kube-apiserver (tests/cluster/audit.bats) are skipped"
 else
 # The scanner is built once (about 4 min on 2 cores, after the cluster's 6) into the cache.
-audit-tests: cluster-setup annotated-policy.wasm
+audit-tests: cluster-setup annotated-policy.wasm $(XTASK)
 	tests/cluster/build.sh >/dev/null
 	$(call upstream_build,audit,tests/cluster/audit/build.sh,bats tests/cluster/audit.bats,the audit-scanner tests (tests/cluster/audit.bats) are skipped)
 endif

@@ -15,6 +15,8 @@
 #   cluster.sh replicas STATE_DIR 1|2
 #                                  1: webhooks call policy-server-1; 2: a second policy-server and
 #                                  haproxy (TCP) in front of both, and the webhooks call haproxy
+#   cluster.sh module STATE_DIR URL
+#                                  policy-server-1 restarted with the policies' module URL (an upgrade)
 #
 # Environment: KMP_POLICY_MODULE (default: annotated-policy.wasm pushed with kwctl to an OCI
 # registry on loopback, docker-registry, and loaded by policy-server from there; file://<repo>/
@@ -125,7 +127,8 @@ start_policy_server() {
 
 # haproxy NAME PORT BACKEND-PORT...: a TCP proxy, round robin over the backends.
 # maxconn: apiproxy carries every connection of both policy-server replicas, and policy-server
-# opens one TCP connection per watch (HTTP/1.1): up to 514 per replica under `inventory: indexed`,
+# opens one TCP connection per watch (HTTP/1.1): up to 82 per replica under `inventory: indexed`
+# (514 with index v1, when the limit below was set),
 # plus its LISTs and GETs. The earlier `maxconn 1024` let replica 1's 514 watches and replica 2's
 # first ~510 through and left replica 2's last watches in the accept queue until watches ended at
 # their 290 s timeout: the "new-watch stall" (docs/operations.md, Watches and connections). 8192
@@ -361,6 +364,16 @@ replicas() {
   esac
 }
 
+# module URL: policy-server-1 runs the policies with the module URL (an upgrade: a new module
+# deployed), restarted as a PolicyServer rollout restarts it; the webhooks stay as they are.
+module() {
+  sed -i "s|^KMP_POLICY_MODULE=.*|KMP_POLICY_MODULE=$1|" "$STATE/env"
+  KMP_POLICY_MODULE=$1
+  derive "https://127.0.0.1:$PS1_PORT"
+  stop policy-server-1
+  start_policy_server 1
+}
+
 down() {
   local name
   for name in lb policy-server-2 policy-server-1 apiproxy apiserver etcd registry; do stop "$name"; done
@@ -380,6 +393,7 @@ case "$cmd" in
       restart) stop "$2"; start "$2" ;;
     esac ;;
   webhooks) STATE=$(cd "$2" && pwd); load_state_env; shift 2; webhooks "$@" ;;
+  module) STATE=$(cd "$2" && pwd); load_state_env; module "$3" ;;
   replicas) STATE=$(cd "$2" && pwd); load_state_env; replicas "$3" ;;
   *) sed -n '2,/^set -e/p' "$0" | sed '$d'; exit 2 ;;
 esac

@@ -48,20 +48,20 @@ cluster_up_for_file() {
   load_cluster_env
 }
 
-# warm REPLICA...: primes each policy-server replica's per-block watches (tests/kmp/cluster/warm_blocks.py
+# warm REPLICA...: primes each policy-server replica's index watches (tests/kmp/cluster/warm_spans.py
 # says why: the cold start of `inventory: indexed` is not what these tests measure). Each file's
 # setup_file primes replica 1 too: now and then a new watch's LIST waits 290 s behind an older watch
-# (docs/operations.md), which warm_blocks waits out and a kubectl create behind a 10 s webhook
+# (docs/operations.md), which warm_spans waits out and a kubectl create behind a 10 s webhook
 # timeout cannot.
 warm() {
   local i port seconds rc
   for i in "$@"; do
     port=$(eval echo "\$PS${i}_PORT")
     rc=0
-    seconds=$(kmp_python cluster.warm_blocks "https://127.0.0.1:$port" "$(state)/pki/ca.crt" \
+    seconds=$(kmp_python cluster.warm_spans "https://127.0.0.1:$port" "$(state)/pki/ca.crt" \
       clusterwide-kubemacpool-vms-opt-out) || rc=$?
     [ "$rc" -eq 0 ] || return "$rc"
-    echo "# policy-server-$i: the watches of 256 blocks primed in $seconds" >&3
+    echo "# policy-server-$i: its index watches (64 VM spans, 16 Pod spans, 2 legacy lists) primed in $seconds" >&3
   done
 }
 
@@ -178,3 +178,10 @@ until_ok() {
   done
   echo "recovered after $((SECONDS - start)) s: $*"
 }
+
+# jq: `"3f" | span(4)` is "3c-3f": the span of a block (two hex digits) of 4 blocks (VMs) or 16
+# (Pods), as behaviour.md 7.1 writes it; `span_label(4)` its label. Use as jq "$JQ_SPAN ...".
+JQ_SPAN='def unhex: ascii_downcase | explode | map(if . >= 97 then . - 87 else . - 48 end) | .[0] * 16 + .[1];
+def hex: [("0123456789abcdef" | split(""))[(. / 16 | floor), (. % 16)]] | join("");
+def span($width): unhex | ((. / $width | floor) * $width) as $first | "\($first | hex)-\($first + $width - 1 | hex)";
+def span_label($width): "mac-blocks.kubemacpool.io/" + span($width);'

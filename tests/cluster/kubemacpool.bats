@@ -51,7 +51,7 @@ in_range() { # in_range MAC: within Kubemacpool's configured range (the policy's
   echo "VM MAC: $mac"
   [[ "$mac" =~ $MAC_RE ]]
   in_range "$mac"
-  run ! bash -c "'$BIN/kubectl' --kubeconfig '$(state)/admin.kubeconfig' get vm smoke-vm -n kmp-smoke -o json | jq -e '.metadata.labels | keys[] | select(startswith(\"kubemacpool.io/\") or startswith(\"mac-block.\"))'"
+  run ! bash -c "'$BIN/kubectl' --kubeconfig '$(state)/admin.kubeconfig' get vm smoke-vm -n kmp-smoke -o json | jq -e '.metadata.labels | keys[] | select(startswith(\"kubemacpool.io/\") or startswith(\"mac-block\"))'"
 }
 
 @test "kubectl apply of a Multus Pod through Kubemacpool: its network gets a MAC, distinct from the VM's" {

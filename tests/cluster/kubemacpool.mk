@@ -12,7 +12,7 @@ kubemacpool-tests:
 	@echo "kubemacpool: no $(CLUSTER_MISSING): the Kubemacpool smoke test against a real kube-apiserver (tests/cluster/kubemacpool.bats) is skipped"
 else
 # Kubemacpool is built once (about 4 min on 2 cores) into the cache.
-kubemacpool-tests: cluster-setup annotated-policy.wasm
+kubemacpool-tests: cluster-setup annotated-policy.wasm $(XTASK)
 	tests/cluster/build.sh >/dev/null
 	$(call upstream_build,kubemacpool,tests/cluster/kubemacpool/build.sh,bats tests/cluster/kubemacpool.bats,the Kubemacpool smoke test (tests/cluster/kubemacpool.bats) is skipped)
 endif
@@ -25,7 +25,7 @@ ifneq ($(CLUSTER_MISSING),)
 bench-cluster:
 	@echo "bench-cluster: no $(CLUSTER_MISSING): skipped"
 else
-bench-cluster: cluster-setup annotated-policy.wasm
+bench-cluster: cluster-setup annotated-policy.wasm $(XTASK)
 	tests/cluster/build.sh >/dev/null
 	$(call upstream_build,bench-cluster,tests/cluster/kubemacpool/build.sh,tests/cluster/bench/bench.sh,skipped)
 endif

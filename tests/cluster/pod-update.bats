@@ -35,15 +35,17 @@ teardown() {
 stored() { k get pod "$1" -n reapply -o json; }
 # macs NAME: the MACs of its annotation, in order (null for an element without one).
 macs() { stored "$1" | jq -c '.metadata.annotations["k8s.v1.cni.cncf.io/networks"] | fromjson | map(.mac)'; }
-# blocks NAME: its mac-block labels' blocks, sorted.
-blocks() {
-  stored "$1" | jq -c '[.metadata.labels | keys[] | select(startswith("mac-block.kubemacpool.io/")) | split("/")[1]] | sort'
+# spans NAME: its span labels' spans, sorted.
+spans() {
+  stored "$1" | jq -c '[.metadata.labels | keys[] | select(startswith("mac-blocks.kubemacpool.io/")) | split("/")[1]] | sort'
 }
-# labelled NAME: the labels match the MACs: one mac-block label per block, tracked and indexed.
+# labelled NAME: the labels match the MACs: one span label per Pod span held, none of index v1,
+# tracked and indexed v2.
 labelled() {
-  stored "$1" | jq -e '(.metadata.annotations["k8s.v1.cni.cncf.io/networks"] | fromjson | map(.mac // empty | ascii_downcase | gsub("-"; ":") | split(":")[4]) | unique) as $want
-    | ([.metadata.labels | keys[] | select(startswith("mac-block.kubemacpool.io/")) | split("/")[1]] | sort) == $want
-      and .metadata.labels["kubemacpool.io/tracked"] == "true" and .metadata.labels["kubemacpool.io/indexed"] == "v1"' >/dev/null
+  stored "$1" | jq -e "$JQ_SPAN"' (.metadata.annotations["k8s.v1.cni.cncf.io/networks"] | fromjson | map(.mac // empty | ascii_downcase | gsub("-"; ":") | split(":")[4] | span(16)) | unique) as $want
+    | ([.metadata.labels | keys[] | select(startswith("mac-blocks.kubemacpool.io/")) | split("/")[1]] | sort) == $want
+      and ([.metadata.labels | keys[] | select(startswith("mac-block.kubemacpool.io/"))] == [])
+      and .metadata.labels["kubemacpool.io/tracked"] == "true" and .metadata.labels["kubemacpool.io/indexed"] == "v2"' >/dev/null
 }
 # allocated MACS-JSON: every element holds a MAC from the range, all distinct.
 allocated() { jq -e --arg re "$MAC_RE" 'all(.[]; type == "string" and test($re)) and (unique | length) == length' <<<"$1" >/dev/null; }
@@ -130,19 +132,19 @@ assert any("pods" in r["resources"] and "UPDATE" in r["operations"] for r in rul
   jq -e --arg first "$first" '.[0] == $first and length == 2' <<<"$after"
   allocated "$after"
   labelled hotplug
-  # A network whose MAC the user gives, in another block than the pod's: its label comes and goes
-  # with it.
+  # A network whose MAC the user gives, in another Pod span than the pod's: its label comes and
+  # goes with it.
   local own other mac
-  own=$(cut -d: -f5 <<<"$first")
-  other=$([ "$own" = 7e ] && echo 7d || echo 7e)
-  mac="02:00:00:00:$other:01"
+  own=$(cut -d: -f5 <<<"$first" | jq -R -r "$JQ_SPAN"' span(16)')
+  other=$([ "$own" = 70-7f ] && echo 80-8f || echo 70-7f)
+  mac="02:00:00:00:${other:0:2}:01"
   value=$(stored hotplug | jq -c --arg mac "$mac" '.metadata.annotations["k8s.v1.cni.cncf.io/networks"] | fromjson | . + [{"name":"br3","mac":$mac}]')
   k annotate pod hotplug -n reapply --overwrite "k8s.v1.cni.cncf.io/networks=$value"
-  blocks hotplug | jq -e --arg own "$own" --arg other "$other" 'index($own) != null and index($other) != null'
+  spans hotplug | jq -e --arg own "$own" --arg other "$other" 'index($own) != null and index($other) != null'
   labelled hotplug
   value=$(stored hotplug | jq -c '.metadata.annotations["k8s.v1.cni.cncf.io/networks"] | fromjson | map(select(.name != "br3"))')
   k annotate pod hotplug -n reapply --overwrite "k8s.v1.cni.cncf.io/networks=$value"
-  blocks hotplug | jq -e --arg other "$other" 'index($other) == null'
+  spans hotplug | jq -e --arg other "$other" 'index($other) == null'
   [ "$(macs hotplug)" = "$after" ]
   labelled hotplug
 }

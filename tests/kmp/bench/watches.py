@@ -3,7 +3,7 @@
 
     python3 -m kmp.bench.watches primes --state STATE_DIR --out FILE
         an empty cluster, 2 replicas: each replica's watches primed one replica after the other
-        (warm_blocks.py, 256 blocks), timed; then the TCP connections each replica holds to the
+        (warm_spans.py: 64 VM spans, 16 Pod spans, 2 legacy lists), timed; then the TCP connections each replica holds to the
         API server's proxy (apiproxy, haproxy), the proxy's to kube-apiserver, and the proxy's
         accept queue. Run once per haproxy maxconn (KMP_HAPROXY_MAXCONN) to show the stall.
     python3 -m kmp.bench.watches cost --state STATE_DIR --vms N --pods M --out FILE [--rate 100] [--seconds 30]
@@ -63,16 +63,16 @@ def watchers(api):
 STALL_WAIT = 400  # s; a stalled watch's LIST waits for an older watch's end (its timeoutSeconds, 290)
 
 
-def prime(state, env, replica, policy, blocks=256):
-    """warm_blocks.py against one replica: every block's watches opened; returns its seconds."""
+def prime(state, env, replica, policy):
+    """warm_spans.py against one replica: every index watch opened; returns its seconds."""
     port = env[f"PS{replica}_PORT"]
     t0 = time.time()
-    out = subprocess.run(kmp.command("cluster.warm_blocks", f"https://127.0.0.1:{port}", os.path.join(state, "pki", "ca.crt"),
-                                     policy, str(blocks)),
+    out = subprocess.run(kmp.command("cluster.warm_spans", f"https://127.0.0.1:{port}", os.path.join(state, "pki", "ca.crt"),
+                                     policy),
                          capture_output=True, text=True, env=kmp.environ(WARM_RETRY_FOR=str(STALL_WAIT)))
     if out.returncode != 0:
         raise SystemExit(f"watches.py: priming policy-server-{replica} failed: {out.stderr.strip()}")
-    return {"seconds": round(time.time() - t0, 1), "warm_blocks": out.stdout.strip()}
+    return {"seconds": round(time.time() - t0, 1), "warm_spans": out.stdout.strip()}
 
 
 def connections(state, env, replicas):
@@ -260,7 +260,7 @@ def cmd_cost(args):
         sh(CLUSTER_SH, "webhooks", state, *names(mode))
         sh(CLUSTER_SH, "replicas", state, "2")
         policy = "clusterwide-" + names(mode)[1]
-        m = {"prime": [prime(state, env, i, policy, 256 if mode == "indexed" else 4) for i in (1, 2)]}
+        m = {"prime": [prime(state, env, i, policy) for i in (1, 2)]}
         time.sleep(10)
         m["connections"] = connections(state, env, (1, 2))
         m["watchers"] = watchers(api)
@@ -281,11 +281,11 @@ def cmd_table(args):
         if "replicas" in r:
             print(f"haproxy maxconn {r['maxconn']} ({r['date']}, {r['machine']}), each replica primed after the other:")
             print()
-            print("| replica | primed in (s) | warm_blocks.py | its connections to the API server | both replicas' | proxy to kube-apiserver | most queued in the proxy's accept queue while priming |")
+            print("| replica | primed in (s) | warm_spans.py | its connections to the API server | both replicas' | proxy to kube-apiserver | most queued in the proxy's accept queue while priming |")
             print("|---|---|---|---|---|---|---|")
             for i, p in enumerate(r["replicas"], 1):
                 c = p["connections_after"]
-                print(f"| {i} | {p['seconds']} | {p['warm_blocks']} | {c['per_replica'][i - 1]} | {sum(c['per_replica'])} | "
+                print(f"| {i} | {p['seconds']} | {p['warm_spans']} | {c['per_replica'][i - 1]} | {sum(c['per_replica'])} | "
                       f"{c['proxy_to_apiserver']} | {p.get('peak_while_priming', {}).get('proxy_accept_queue', '-')} |")
             print()
             for i, p in enumerate(r["replicas"], 1):

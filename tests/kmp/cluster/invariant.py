@@ -11,8 +11,10 @@
   to LEDGER. An object deleted and created again under
   the same name is a new object (its uid differs) and starts a new entry.
 
-- A Pod the policy indexed (`kubemacpool.io/indexed: v1`) carries a `mac-block` label for the
-  block of each MAC its annotation holds and no other, and `kubemacpool.io/tracked` when it holds one.
+- A Pod the policy indexed (`kubemacpool.io/indexed: v2`) carries a span label for the Pod span
+  of each MAC its annotation holds and no other (no `v1` block label either), and
+  `kubemacpool.io/tracked` when it holds one. The label keys and spans are the policy's
+  (kmp.protocol, from its core through xtask).
 
 MACs are compared in normal form (lower-case, colons). Prints a one-line summary; exits 1 with the
 offenders otherwise.
@@ -23,7 +25,9 @@ import os
 import sys
 from collections import defaultdict
 
-NETWORKS = "k8s.v1.cni.cncf.io/networks"
+from kmp import protocol
+
+NETWORKS = protocol.NETWORKS
 
 
 def norm(mac):
@@ -89,15 +93,15 @@ def holders(obj):
 
 def label_problems(obj, owner, held):
     labels = obj["metadata"].get("labels") or {}
-    if not owner.startswith("Pod ") or labels.get("kubemacpool.io/indexed") != "v1":
+    if not owner.startswith("Pod ") or labels.get(protocol.INDEXED) != protocol.INDEXED_VALUE:
         return []
-    have = sorted(k.split("/", 1)[1] for k in labels if k.startswith("mac-block.kubemacpool.io/"))
-    want = sorted({mac.split(":")[4] for _, mac in held})
+    have = sorted(k for k in labels if k.startswith((protocol.SPAN_PREFIX, protocol.V1_BLOCK_PREFIX)))
+    want = sorted({protocol.span_label("Pod", protocol.block_of(mac)) for _, mac in held})
     problems = []
     if have != want:
-        problems.append(f"{owner}: mac-block labels {have}, its MACs are in blocks {want}")
-    if held and labels.get("kubemacpool.io/tracked") != "true":
-        problems.append(f"{owner}: holds a MAC without kubemacpool.io/tracked")
+        problems.append(f"{owner}: index labels {have}, its MACs are in spans {want}")
+    if held and labels.get(protocol.TRACKED) != protocol.TRACKED_VALUE:
+        problems.append(f"{owner}: holds a MAC without {protocol.TRACKED}")
     return problems
 
 
