@@ -41,7 +41,7 @@ else
 cluster-tests: cluster-setup annotated-policy.wasm $(XTASK)
 	tests/cluster/build.sh >/dev/null
 	tests/cluster/previous.sh >/dev/null
-	bats tests/cluster/cluster.bats tests/cluster/pod-update.bats tests/cluster/upgrade.bats
+	bats tests/cluster/cluster.bats tests/cluster/pod-update.bats tests/cluster/upgrade.bats tests/cluster/workflows.bats
 
 demo-cluster: cluster-setup annotated-policy.wasm
 	tests/cluster/demo.sh

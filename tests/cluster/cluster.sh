@@ -25,7 +25,8 @@
 # opt-in and VMs opt-out), POLICY_SERVER (default: policy-server on PATH), KMP_DERIVE_ARGS (more
 # kmp.cluster.derive options, e.g. `--variant podstracked:inventory=pods-tracked`), KMP_HAPROXY_MAXCONN,
 # KMP_APISERVER_V (kube-apiserver --v; 3 logs every request with its client port), KMP_PS_LOG_LEVEL
-# (policy-server --log-level; debug shows each watch start).
+# (policy-server --log-level; debug shows each watch start), KMP_APISERVER_AUDIT=1 (kube-apiserver's
+# audit log of VM and Pod writes at level Metadata, in STATE_DIR/logs/audit.log).
 set -Eeuo pipefail
 # shellcheck source=lib.bash
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
@@ -91,10 +92,30 @@ start_etcd() {
 }
 
 start_apiserver() {
-  local p="$STATE/pki"
+  local p="$STATE/pki" audit=()
+  # KMP_APISERVER_AUDIT=1: the API server's audit log (STATE/logs/audit.log) at level Metadata for
+  # VM and Pod writes, where webhooks' audit annotations land (workflows.bats). Off by default:
+  # it would cost the benchmarks' loads.
+  if [ "${KMP_APISERVER_AUDIT:-}" = 1 ]; then
+    cat >"$STATE/audit-policy.yaml" <<EOF
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  verbs: [create, update, patch]
+  resources:
+  - group: kubevirt.io
+    resources: [virtualmachines]
+  - group: ""
+    resources: [pods]
+- level: None
+EOF
+    audit=(--audit-policy-file "$STATE/audit-policy.yaml" --audit-log-path "$STATE/logs/audit.log")
+  fi
   # ServiceAccount admission stays on (as in every cluster): each test namespace gets its
   # `default` ServiceAccount (the tests' mkns), since no controller-manager creates it.
-  spawn apiserver "$BIN/kube-apiserver" \
+  spawn apiserver "$BIN/kube-apiserver" "${audit[@]}" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
     --tls-cert-file "$p/apiserver.crt" --tls-private-key-file "$p/apiserver.key" \
