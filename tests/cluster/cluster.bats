@@ -14,22 +14,6 @@ setup_file() {
   warm 1
 }
 
-teardown_file() {
-  [ -z "${KMP_CLUSTER_STATE:-}" ] || "$CLUSTER" down "$KMP_CLUSTER_STATE"
-}
-
-setup() {
-  [ -z "${KMP_SKIP:-}" ] || skip "$KMP_SKIP"
-  load_cluster_env
-}
-
-teardown() {
-  [ -z "${KMP_SKIP:-}" ] || return 0
-  load_cluster_env
-  run_cleanup
-  check_invariant
-}
-
 @test "the webhook configurations are what kubewarden-controller v1.35 writes for the shipped policies" {
   local name
   for name in kubemacpool-pods-opt-in kubemacpool-vms-opt-out; do

@@ -17,6 +17,25 @@ load_cluster_env() {
   export BIN KMP_POLICY_MODULE KMP_SOURCES
 }
 
+# The bats hooks every file here shares (a file defines its own after `load helpers` to differ):
+# the cluster down after the file; each test skipped with KMP_SKIP, or run on the file's cluster
+# and followed by its cleanup and the cluster invariant.
+teardown_file() {
+  [ -z "${KMP_CLUSTER_STATE:-}" ] || "$CLUSTER" down "$KMP_CLUSTER_STATE"
+}
+
+setup() {
+  [ -z "${KMP_SKIP:-}" ] || skip "$KMP_SKIP"
+  load_cluster_env
+}
+
+teardown() {
+  [ -z "${KMP_SKIP:-}" ] || return 0
+  load_cluster_env
+  run_cleanup
+  check_invariant
+}
+
 # cluster_up_for_file WHO GO_BUILDS [BUILD_SH]: setup_file's start: the test cluster up in
 # $BATS_RUN_TMPDIR/cluster (KMP_CLUSTER_STATE), its env loaded. Without policy-server, kwctl or Go,
 # or where BUILD_SH (an upstream build, upstream.bash) finds no tarball (its exit 3), sets KMP_SKIP

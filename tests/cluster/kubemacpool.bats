@@ -17,10 +17,6 @@ setup_file() {
   mkns kmp-smoke mutatepods.kubemacpool.io=allocate
 }
 
-teardown_file() {
-  [ -z "${KMP_CLUSTER_STATE:-}" ] || "$CLUSTER" down "$KMP_CLUSTER_STATE"
-}
-
 setup() {
   [ -z "${KMP_SKIP:-}" ] || skip "$KMP_SKIP"
   load_cluster_env

@@ -15,22 +15,6 @@ setup_file() {
   mkns reapply mutatepods.kubemacpool.io=allocate
 }
 
-teardown_file() {
-  [ -z "${KMP_CLUSTER_STATE:-}" ] || "$CLUSTER" down "$KMP_CLUSTER_STATE"
-}
-
-setup() {
-  [ -z "${KMP_SKIP:-}" ] || skip "$KMP_SKIP"
-  load_cluster_env
-}
-
-teardown() {
-  [ -z "${KMP_SKIP:-}" ] || return 0
-  load_cluster_env
-  run_cleanup
-  check_invariant
-}
-
 # stored NAME: the stored Pod reapply/NAME as JSON.
 stored() { k get pod "$1" -n reapply -o json; }
 # macs NAME: the MACs of its annotation, in order (null for an element without one).

@@ -24,22 +24,6 @@ setup_file() {
   "$CLUSTER" webhooks "$(state)" kubemacpool-pods-opt-in-reject kubemacpool-vms-opt-out-reject >&3 2>&1
 }
 
-teardown_file() {
-  [ -z "${KMP_CLUSTER_STATE:-}" ] || "$CLUSTER" down "$KMP_CLUSTER_STATE"
-}
-
-setup() {
-  [ -z "${KMP_SKIP:-}" ] || skip "$KMP_SKIP"
-  load_cluster_env
-}
-
-teardown() {
-  [ -z "${KMP_SKIP:-}" ] || return 0
-  load_cluster_env
-  run_cleanup
-  check_invariant
-}
-
 # legacy_vms, legacy_pods: what the legacy lists of index v2 return (docs/inventory.md's count).
 legacy_vms() { k get vm -A -l 'kubemacpool.io/indexed!=v2' --no-headers 2>/dev/null | wc -l; }
 legacy_pods() { k get pods -A -l 'kubemacpool.io/tracked=true,kubemacpool.io/indexed!=v2' --no-headers 2>/dev/null | wc -l; }

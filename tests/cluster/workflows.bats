@@ -24,18 +24,6 @@ teardown_file() {
   [ -z "${SECOND_STATE:-}" ] || "$CLUSTER" down "$SECOND_STATE"
 }
 
-setup() {
-  [ -z "${KMP_SKIP:-}" ] || skip "$KMP_SKIP"
-  load_cluster_env
-}
-
-teardown() {
-  [ -z "${KMP_SKIP:-}" ] || return 0
-  load_cluster_env
-  run_cleanup
-  check_invariant
-}
-
 # wf_vm NAME [MAC] [RUN_STRATEGY]: a VM in `wf` with a bridge interface `blue` on a Multus network
 # (the MAC given, if any), labelled app=NAME.
 wf_vm() {
