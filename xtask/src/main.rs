@@ -1,5 +1,5 @@
 //! The policy's protocol for tooling in other languages (the fixture generator, the fake API
-//! server's cluster generator, the engine benchmark; `tests/engine/protocol.py`), from the
+//! server's cluster generator, the engine benchmark; `tests/kmp/protocol.py`), from the
 //! policy's core, so that no script spells a selector, a field mask or the hash again:
 //!
 //! - `xtask protocol`: the list calls, annotation and label keys, and selectors, as JSON;

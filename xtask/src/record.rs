@@ -3,8 +3,8 @@
 //! selected by label, each as the host lists it under the call's field masks), and every call
 //! it makes is written down with its answer, in the order made. So the fixture generator never
 //! spells the calls of `inventory: indexed` (which depend on the request): they are the
-//! policy's, and a policy that changes them changes the fixtures, which `gen-test-data.py
-//! --check` then reports.
+//! policy's, and a policy that changes them changes the fixtures, which `python3 -m kmp.fixtures
+//! --check` (make unit-tests) then reports.
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
