@@ -3,7 +3,8 @@ shipped ClusterAdmissionPolicies (manifests/kubemacpool-*.yaml), as kubewarden-c
 writes them, so that a change to a shipped manifest changes the test cluster.
 
     python3 -m kmp.cluster.derive --manifests manifests --module file:///abs/annotated-policy.wasm \
-        --url https://127.0.0.1:8443 --ca-bundle ca.crt --out DIR [--variant reject:duplicateMacs=reject]
+        --url https://127.0.0.1:8443 --ca-bundle ca.crt --out DIR [--variant reject:duplicateMacs=reject] \
+        [--variant floor:inventory=indexed --variant-module floor=file:///abs/bench-floor.wasm]
 
 Writes DIR/policies.yml (policy-server's --policies file) and DIR/webhooks/<policy>.json, one
 MutatingWebhookConfiguration (ValidatingWebhookConfiguration for a non-mutating policy) per policy.
@@ -30,7 +31,9 @@ What it mirrors, file by file (kubewarden-controller v1.35.0):
 
 A variant (`--variant SUFFIX:key=value,...`) adds, for every manifest, the policy a user gets by
 changing those settings and naming it `<name>-SUFFIX`: the tests swap webhook configurations to
-switch a policy's settings without restarting policy-server.
+switch a policy's settings without restarting policy-server. `--variant-module SUFFIX=URL` makes
+that variant's policies load another module (the same webhooks and settings; make bench-cluster
+runs the engine-floor guest so, target/bench-floor.wasm, beside the policy in one policy-server).
 """
 
 import argparse
@@ -147,12 +150,19 @@ def main():
     ap.add_argument("--ca-bundle", required=True, help="PEM file of the CA that signed policy-server's certificate")
     ap.add_argument("--out", required=True)
     ap.add_argument("--variant", action="append", default=[])
+    ap.add_argument("--variant-module", action="append", default=[], metavar="SUFFIX=URL",
+                    help="the module of a --variant's policies instead of --module")
     args = ap.parse_args()
+    variant_modules = dict(text.split("=", 1) for text in args.variant_module)
+    unknown = set(variant_modules) - {parse_variant(v)[0] for v in args.variant}
+    if unknown:
+        sys.exit(f"derive.py: --variant-module for no --variant: {', '.join(sorted(unknown))}")
 
     with open(args.ca_bundle, "rb") as f:
         ca_bundle = base64.b64encode(f.read()).decode()
     shipped = [with_defaults(p) for p in load_policies(args.manifests)]
     policies = list(shipped)
+    modules = {}  # policy name -> module, for the variants of --variant-module
     for variant in args.variant:
         suffix, settings = parse_variant(variant)
         for p in shipped:
@@ -160,9 +170,12 @@ def main():
             q["metadata"]["name"] += "-" + suffix
             q["spec"]["settings"] = {**(q["spec"].get("settings") or {}), **settings}
             policies.append(q)
+            if suffix in variant_modules:
+                modules[q["metadata"]["name"]] = variant_modules[suffix]
 
     os.makedirs(os.path.join(args.out, "webhooks"), exist_ok=True)
-    entries = {"clusterwide-" + p["metadata"]["name"]: policies_entry(p, args.module) for p in policies}
+    entries = {"clusterwide-" + p["metadata"]["name"]: policies_entry(p, modules.get(p["metadata"]["name"], args.module))
+               for p in policies}
     with open(os.path.join(args.out, "policies.yml"), "w") as f:
         json.dump(entries, f, indent=2)
     for p in policies:
