@@ -18,14 +18,16 @@ kubemacpool-tests: cluster-setup annotated-policy.wasm $(XTASK)
 endif
 
 # Both systems at scale, by hand (not in make test): tests/cluster/bench/bench.sh. BENCH_CLUSTER_SIZES
-# (VMS:PODS ..., default 10000:100000), BENCH_CLUSTER_ARGS (kmp.bench.bench options). One line and exit 0
-# without Go, kwctl or policy-server, or without the Kubemacpool tarball.
+# (VMS:PODS ..., default 10000:100000), BENCH_CLUSTER_ARGS (kmp.bench.bench options). Beside the policy
+# and Kubemacpool, the engine floor and a trivial policy run in the policy's policy-server: the
+# annotated floor module of bench-engine, $(BENCH_FLOOR). One line and exit 0 without Go, kwctl or
+# policy-server, or without the Kubemacpool tarball.
 .PHONY: bench-cluster
 ifneq ($(CLUSTER_MISSING),)
 bench-cluster:
 	@echo "bench-cluster: no $(CLUSTER_MISSING): skipped"
 else
-bench-cluster: cluster-setup annotated-policy.wasm $(XTASK)
+bench-cluster: cluster-setup annotated-policy.wasm $(BENCH_FLOOR) $(XTASK)
 	tests/cluster/build.sh >/dev/null
 	$(call upstream_build,bench-cluster,tests/cluster/kubemacpool/build.sh,tests/cluster/bench/bench.sh,skipped)
 endif

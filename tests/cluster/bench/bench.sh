@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make bench-cluster: for each size VMS:PODS of BENCH_CLUSTER_SIZES (default 10000:100000), a fresh
-# test cluster (cluster.sh up), kmp.bench.bench on it (the policy in each inventory mode, then Kubemacpool,
-# one at a time on the same API server and etcd), the cluster stopped. Results as JSON in
+# test cluster (cluster.sh up), kmp.bench.bench on it (the policy in each inventory mode, after a
+# restart and warm, the engine floor and a trivial policy in the same policy-server (BENCH_FLOOR,
+# default target/bench-floor.wasm), then Kubemacpool, one at a time on the same API server and etcd;
+# the watches and connections per replica), the cluster stopped. Results as JSON in
 # target/bench-cluster/<vms>-<pods>.json, a table on stdout (kmp.bench.table) and, with matplotlib,
 # the picture target/bench-cluster/bench-cluster.svg (kmp.bench.plot), copied to
 # docs/img/side-by-side.svg, the README's.
@@ -10,6 +12,8 @@ set -euo pipefail
 # shellcheck source=../lib.bash
 . "$(dirname "$0")/../lib.bash"
 out="$REPO/target/bench-cluster"
+floor=${BENCH_FLOOR:-target/bench-floor.wasm}  # make passes its BENCH_FLOOR, relative to the repository
+[[ "$floor" = /* ]] || floor="$REPO/$floor"
 mkdir -p "$out"
 "$CLUSTER_DIR/kubemacpool/build.sh" >/dev/null
 status=0
@@ -22,7 +26,7 @@ for size in ${BENCH_CLUSTER_SIZES:-10000:100000}; do
   rm -f "$out/$vms-$pods.json"  # kmp.bench.bench writes it only when it measured everything
   # shellcheck disable=SC2086
   kmp_python bench.bench --state "$state" --vms "$vms" --pods "$pods" --out "$out/$vms-$pods.json" \
-    ${BENCH_CLUSTER_ARGS:-} >/dev/null || rc=$?
+    --floor "$floor" ${BENCH_CLUSTER_ARGS:-} >/dev/null || rc=$?
   "$CLUSTER_DIR/cluster.sh" down "$state"
   # an answer that failed its check (a problem) ends the run with exit 1, after every size, the
   # tables and the picture; any other failure at once
