@@ -3,7 +3,6 @@
 //! under `indexed` the lists of the spans that hold the blocks a request needs and of the
 //! objects not indexed yet (section 7.1).
 
-pub mod held_macs;
 pub mod pod;
 pub mod scan;
 pub mod vm;

@@ -294,6 +294,7 @@ def policies_yml(path, policy, floor, modes, floor_only=(), with_floor=True, ext
         return {"module": f"file://{module}", "allowedToMutate": True, "timeoutEvalSeconds": 30,
                 "settings": settings,
                 "contextAwareResources": [{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine"},
+                                          {"apiVersion": "v1", "kind": "Namespace"},
                                           {"apiVersion": "v1", "kind": "Pod"}],
                 "hostCapabilities": ["kubernetes/*"]}
 
