@@ -67,6 +67,10 @@ MODES = ["indexed", "pods-tracked", "all", "tracked"]
 NETWORKS = generated.NETWORKS
 MAC = re.compile(r"^02(:[0-9a-f]{2}){5}$")
 NAMESPACE = "tenant-07"
+# The `seed` setting of the policies and floors (--seed), and the seed their admissions use: the
+# setting, or the generated cluster's kube-system uid.
+SEED_SETTING = ""
+SEED = generated.KUBE_SYSTEM_UID
 BASELINE = "pods-tracked"  # the mode `indexed` is compared against
 SIZE_PRESETS = {"quick": "2000:20000", "full": "10000:100000,100000:100000",
                 "10k": "10000:100000", "100k": "100000:100000"}
@@ -149,7 +153,7 @@ def decoys():
     A policy that makes all of `indexed`'s lists walks past the three; one that skips a list
     hands out a MAC the cluster holds, which the answer check refuses. Returns (objects, every
     decoy MAC, the addresses the searches should end at)."""
-    starts = sorted({generated.search_start(kind, NAMESPACE, obj["metadata"]["name"], place)
+    starts = sorted({generated.search_start(kind, NAMESPACE, obj["metadata"]["name"], place, SEED)
                      for kind, obj, places in CASES.values() for place in places})
     second = [generated.next_in_block(m) for m in starts]
     third = [generated.next_in_block(m) for m in second]
@@ -276,7 +280,7 @@ class Checker:
         if labels.get(generated.TRACKED) != "true":
             raise SystemExit(f"{where}: no tracking label in {labels}")
         if mode == "indexed":
-            block = generated.object_block(kind, NAMESPACE, obj["metadata"]["name"])
+            block = generated.object_block(kind, NAMESPACE, obj["metadata"]["name"], SEED)
             if outside := [m for m in macs if generated.block(m) != block]:
                 raise SystemExit(f"{where}: allocated {outside} outside the object's block {block}")
             blocks = {k for k in labels if k.startswith(generated.BLOCK_PREFIX)}
@@ -298,13 +302,16 @@ def policies_yml(path, policy, floor, modes, floor_only=(), with_floor=True, ext
                                           {"apiVersion": "v1", "kind": "Pod"}],
                 "hostCapabilities": ["kubernetes/*"]}
 
+    def settings(mode):
+        return {"inventory": mode, **({"seed": SEED_SETTING} if SEED_SETTING else {})}
+
     for mode in modes:
         if mode not in floor_only:
-            entries[f"policy-{mode}"] = entry(policy, {"inventory": mode})
+            entries[f"policy-{mode}"] = entry(policy, settings(mode))
         if with_floor or mode in floor_only:
-            entries[f"floor-{mode}"] = entry(floor, {"inventory": mode})
+            entries[f"floor-{mode}"] = entry(floor, settings(mode))
     for mode in extra_floors:
-        entries[f"floor-{mode}"] = entry(floor, {"inventory": mode})
+        entries[f"floor-{mode}"] = entry(floor, settings(mode))
     if with_floor:
         entries["trivial"] = entry(floor, {"inventory": "none"})
     with open(path, "w") as f:
@@ -477,7 +484,7 @@ def names_per_block(kind, prefix):
     names, n = {}, 0
     while len(names) < 256:
         name = f"{prefix}-{n}"
-        names.setdefault(generated.object_block(kind, NAMESPACE, name), name)
+        names.setdefault(generated.object_block(kind, NAMESPACE, name, SEED), name)
         n += 1
     return names
 
@@ -521,8 +528,8 @@ def cold_start(args, workdir, api, mode, checker, floor_only):
         if mode == "indexed":
             # Every further block: the first admission there (its two lists), the legacy lists warm.
             per_block = []
-            home = generated.object_block("VirtualMachine", NAMESPACE, "new-vm")
-            pod_home = generated.object_block("Pod", NAMESPACE, "new-pod")
+            home = generated.object_block("VirtualMachine", NAMESPACE, "new-vm", SEED)
+            pod_home = generated.object_block("Pod", NAMESPACE, "new-pod", SEED)
             for block, vm_name in sorted(names_per_block("VirtualMachine", "warm-vm").items()):
                 if block in (home, pod_home):
                     continue
@@ -675,6 +682,9 @@ def main():
                              "floor is measured beside indexed there too)")
     parser.add_argument("--floor-only-modes", default="",
                         help="modes measured by their floor alone (a policy whose settings refuse them)")
+    parser.add_argument("--seed", default="",
+                        help="the policies' and floors' `seed` setting; empty (the default): each admission "
+                             "that allocates reads the kube-system Namespace's uid (behaviour.md section 6)")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--server-per-mode", action="store_true",
                         help="measure each mode in its own policy-server (holding only that mode's reflectors) "
@@ -685,6 +695,9 @@ def main():
                              "FAKE_APISERVER_LOG=1 logs every request)")
     parser.add_argument("--sigstore-trust-config", default=os.environ.get("SIGSTORE_TRUST_CONFIG"))
     args = parser.parse_args()
+    global SEED_SETTING, SEED
+    SEED_SETTING = args.seed
+    SEED = args.seed or generated.KUBE_SYSTEM_UID
     args.policy, args.floor = os.path.abspath(args.policy), os.path.abspath(args.floor)
     args.modes = [m for m in args.modes.split(",") if m]
     args.floor_only_modes = {m for m in args.floor_only_modes.split(",") if m}
