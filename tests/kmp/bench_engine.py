@@ -22,7 +22,7 @@ rounds at 10,000 VMs, about 40 min in all). policy-server's peak RSS with every 
 at 100,000 VMs may reach several GiB: --server-per-mode measures each mode in a server of its own.
 
 Clusters: `adopted` (every VM and every MAC-holding pod carries the index labels; MACs over all
-256 blocks) and `half` (every other VM has neither `kubemacpool.io/indexed` nor a mac-block label);
+256 blocks) and `half` (every other VM has neither `kubemacpool.io/indexed` nor a span label);
 the half-adopted cluster runs only the modes of --half-modes (default: indexed, beside the
 pods-tracked floor). Each cluster also holds decoys (decoys() below) at the addresses
 where `indexed`'s search starts for each MAC the benchmark's requests ask for (as the policy's
@@ -143,7 +143,7 @@ def decoys():
     """Objects that hold, for every MAC the benchmark's requests get allocated, the address where
     `indexed`'s search for it starts (as cluster.search_start predicts it) and the two after it:
 
-    - VM `bench-decoys/decoy`, indexed (its mac-block labels): the start itself, found through
+    - VM `bench-decoys/decoy`, indexed (its span labels): the start itself, found through
       the block's lists;
     - VM `bench-decoys/decoy-unindexed`, tracked but not indexed: the next address, found only
       through the list of VMs not indexed yet;
@@ -283,9 +283,10 @@ class Checker:
             block = generated.object_block(kind, NAMESPACE, obj["metadata"]["name"], SEED)
             if outside := [m for m in macs if generated.block(m) != block]:
                 raise SystemExit(f"{where}: allocated {outside} outside the object's block {block}")
-            blocks = {k for k in labels if k.startswith(generated.BLOCK_PREFIX)}
-            if labels.get(generated.INDEXED) != generated.INDEXED_VALUE or blocks != {generated.BLOCK_PREFIX + block}:
-                raise SystemExit(f"{where}: index labels {labels}, expected indexed=v1 and the block {block}")
+            spans = {k for k in labels if k.startswith(generated.SPAN_PREFIX)}
+            if labels.get(generated.INDEXED) != generated.INDEXED_VALUE or spans != {generated.span_label(kind, block)}:
+                raise SystemExit(f"{where}: index labels {labels}, expected indexed={generated.INDEXED_VALUE}"
+                                 f" and the span label of block {block}")
             if request is None:
                 with self.lock:
                     self.walked[(mode, case)] = (sum(m in self.decoy_ends for m in macs), len(macs))
