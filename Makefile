@@ -54,8 +54,8 @@ $(XTASK): $(SOURCE_FILES) $(shell find xtask/src -type f -name '*.rs') xtask/Car
 fmt:
 	cargo fmt --all -- --check
 
-# The first run lints the policy as policy.wasm is built (default features, no test doubles):
-# its modules are private there, so code that nothing uses is an error.
+# The first run lints the policy as policy.wasm is built (default features, no test doubles, its
+# modules private: src/internals.rs), so a private item that nothing uses is an error there.
 .PHONY: lint
 lint:
 	cargo clippy --locked -p kubemacpool-policy --lib -- -D warnings

@@ -5,53 +5,21 @@
 //! `evaluate`, the settings, the host seam and the verdict. Each rule of the behaviour lives in
 //! the private module named after what it is about.
 
-// Modules private to the policy. The `testing` feature opens them to the fuzz crate and the
-// benches, which drive the parsers and the walk directly; nothing else may rely on them. (Two
-// plain declarations each, not a macro: rustfmt follows only what it can read.)
+// The modules behind the public face (internals.rs), private unless the `testing` feature opens
+// them; each is named at the crate root either way.
 #[cfg(feature = "testing")]
-pub mod admission;
+#[doc(hidden)]
+pub mod internals;
 #[cfg(not(feature = "testing"))]
-mod admission;
+mod internals;
 #[cfg(feature = "testing")]
-pub mod allocation;
+pub use internals::{
+    admission, allocation, audit, index, inventory, keys, mac, object, pod, verdict, vm,
+};
 #[cfg(not(feature = "testing"))]
-mod allocation;
-#[cfg(feature = "testing")]
-pub mod audit;
-#[cfg(not(feature = "testing"))]
-mod audit;
-#[cfg(feature = "testing")]
-pub mod index;
-#[cfg(not(feature = "testing"))]
-mod index;
-#[cfg(feature = "testing")]
-pub mod inventory;
-#[cfg(not(feature = "testing"))]
-mod inventory;
-#[cfg(feature = "testing")]
-pub mod keys;
-#[cfg(not(feature = "testing"))]
-mod keys;
-#[cfg(feature = "testing")]
-pub mod mac;
-#[cfg(not(feature = "testing"))]
-mod mac;
-#[cfg(feature = "testing")]
-pub mod object;
-#[cfg(not(feature = "testing"))]
-mod object;
-#[cfg(feature = "testing")]
-pub mod pod;
-#[cfg(not(feature = "testing"))]
-mod pod;
-#[cfg(feature = "testing")]
-pub mod verdict;
-#[cfg(not(feature = "testing"))]
-mod verdict;
-#[cfg(feature = "testing")]
-pub mod vm;
-#[cfg(not(feature = "testing"))]
-mod vm;
+use internals::{
+    admission, allocation, audit, index, inventory, keys, mac, object, pod, verdict, vm,
+};
 
 pub mod host;
 pub mod protocol;
