@@ -113,7 +113,9 @@ EOF
 scenario() {
   mkns audit mutatepods.kubemacpool.io=allocate
   mkns audit-b
-  # VM vs VM, in two namespaces
+  # VM vs VM, in two namespaces: dup-b is what a VirtualMachineRestore to a new VM (or an MTV or
+  # Velero import) creates while its source dup-a runs: the source's MAC, accepted under warn
+  # (workflows.bats drives the restore itself)
   vm audit dup-a "$DUP_MAC" | k apply -f - >/dev/null
   vm audit-b dup-b "$DUP_MAC" | k apply -f - >/dev/null 2>&1
   # VM vs Pod
