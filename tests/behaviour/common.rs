@@ -185,3 +185,27 @@ pub fn seed_call() -> kubemacpool_policy::testing::Call {
         name: "kube-system".into(),
     }
 }
+
+/// `default/<name>`: a masquerade interface on the pod network and a bridge on a Multus network,
+/// both without a MAC.
+pub fn two_nic_vm(name: &str) -> Value {
+    vm(
+        "default",
+        name,
+        vec![
+            iface("default", "masquerade", None),
+            iface("blue", "bridge", None),
+        ],
+        vec![pod_net("default"), multus_net("blue")],
+    )
+}
+
+/// The MACs of a VM's interfaces that have one, in order.
+pub fn macs_of_vm(object: &Value) -> Vec<String> {
+    object["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["macAddress"].as_str().map(str::to_string))
+        .collect()
+}

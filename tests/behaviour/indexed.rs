@@ -3,7 +3,10 @@
 //! is seen and what is not (objects indexed by `v1` among them), allocation inside one block and
 //! across blocks, Pod UPDATE, and the audit's index holes in every mode.
 
-use crate::common::{NETWORKS, iface, multus_net, pod, pod_net, review, run, span, span_label, vm};
+use crate::common::{
+    NETWORKS, iface, macs_of_vm, multus_net, pod, pod_net, review, run, span, span_label,
+    two_nic_vm, vm,
+};
 use kubemacpool_policy::protocol::allocation_hash;
 use kubemacpool_policy::testing::{CLUSTER_UID, MemoryCluster};
 use kubewarden_policy_sdk::response::ValidationResponse;
@@ -57,33 +60,12 @@ fn labels(object: &Value) -> Value {
     object["metadata"]["labels"].clone()
 }
 
-fn macs_of_vm(object: &Value) -> Vec<String> {
-    object["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|i| i["macAddress"].as_str().map(str::to_string))
-        .collect()
-}
-
 fn block_of(mac: &str) -> String {
     mac.replace('-', ":")
         .split(':')
         .nth(4)
         .unwrap()
         .to_lowercase()
-}
-
-fn two_nic_vm(name: &str) -> Value {
-    vm(
-        "default",
-        name,
-        vec![
-            iface("default", "masquerade", None),
-            iface("blue", "bridge", None),
-        ],
-        vec![pod_net("default"), multus_net("blue")],
-    )
 }
 
 /// A stored VM holding `mac` on a Multus interface, with `labels`.
@@ -555,7 +537,7 @@ fn every_block_full_is_the_range_is_full() {
 }
 
 #[test]
-fn an_empty_pool_with_blanks_is_the_range_is_full_without_a_list_call() {
+fn an_empty_pool_with_blanks_is_the_range_is_full_without_a_list_call_or_the_seed() {
     let settings = json!({
         "rangeStart": "02:00:00:00:00:00", "rangeEnd": "02:00:00:00:00:01",
         "excludedMacs": ["02:00:00:00:00:00-02:00:00:00:00:01"]
@@ -573,6 +555,7 @@ fn an_empty_pool_with_blanks_is_the_range_is_full_without_a_list_call() {
     );
     assert!(response.message.unwrap().ends_with("the range is full"));
     assert!(cluster.list_calls().is_empty());
+    assert!(cluster.calls().is_empty(), "nor the seed's get_resource");
 }
 
 #[test]
