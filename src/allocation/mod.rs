@@ -110,7 +110,7 @@ impl<'a, C: Cluster> Allocation<'a, C> {
         }
         // Read before the lists, and only when a blank is filled.
         let seed = match allocates {
-            true => seed::resolve(settings, cluster)?.into_owned(),
+            true => seed::resolve(settings, cluster)?,
             false => String::new(),
         };
         let current = if indexed && allocates {

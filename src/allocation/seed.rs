@@ -3,8 +3,6 @@
 //! give an object of the same name the same MAC in every cluster, and clusters that share an L2
 //! segment often run the same manifests; the uid differs per cluster and never changes.
 
-use std::borrow::Cow;
-
 use kubewarden_policy_sdk::host_capabilities::kubernetes::GetResourceRequest;
 use serde::Deserialize;
 
@@ -48,18 +46,15 @@ struct Metadata {
 }
 
 /// The seed of this admission: the setting when given (no host call), else the uid.
-pub fn resolve<'s>(
-    settings: &'s Settings,
-    cluster: &impl Cluster,
-) -> Result<Cow<'s, str>, SeedError> {
+pub fn resolve(settings: &Settings, cluster: &impl Cluster) -> Result<String, SeedError> {
     if !settings.seed.is_empty() {
-        return Ok(Cow::Borrowed(&settings.seed));
+        return Ok(settings.seed.clone());
     }
     let raw = cluster
         .get_resource(&seed_request())
         .map_err(|e| SeedError(e.to_string()))?;
     match serde_json::from_slice::<Object>(&raw) {
-        Ok(object) if !object.metadata.uid.is_empty() => Ok(Cow::Owned(object.metadata.uid)),
+        Ok(object) if !object.metadata.uid.is_empty() => Ok(object.metadata.uid),
         Ok(_) => Err(SeedError(
             "the Namespace has an empty metadata.uid".to_string(),
         )),
