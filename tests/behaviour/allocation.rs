@@ -315,25 +315,21 @@ fn another_run_strategy_still_rejects_a_held_mac_under_reject() {
 
 #[test]
 fn every_duplicate_warning_is_also_the_duplicate_mac_audit_annotation() {
-    let mut object = vm(
-        "default",
-        "restored",
-        vec![
-            iface("blue", "bridge", Some("02:00:00:00:fe:01")),
-            iface("red", "bridge", Some("02:00:00:00:fe:02")),
-        ],
-        vec![multus_net("blue"), multus_net("red")],
-    );
+    // A restore to a new VM: the source's interfaces, MACs included.
+    let with_source_macs = |namespace: &str, name: &str| {
+        vm(
+            namespace,
+            name,
+            vec![
+                iface("blue", "bridge", Some("02:00:00:00:fe:01")),
+                iface("red", "bridge", Some("02:00:00:00:fe:02")),
+            ],
+            vec![multus_net("blue"), multus_net("red")],
+        )
+    };
+    let mut object = with_source_macs("default", "restored");
     object["spec"]["runStrategy"] = json!("Halted");
-    let mut source = vm(
-        "source",
-        "vm1",
-        vec![
-            iface("blue", "bridge", Some("02:00:00:00:fe:01")),
-            iface("red", "bridge", Some("02:00:00:00:fe:02")),
-        ],
-        vec![multus_net("blue"), multus_net("red")],
-    );
+    let mut source = with_source_macs("source", "vm1");
     source["metadata"]["labels"] =
         json!({ "kubemacpool.io/indexed": "v2", "mac-blocks.kubemacpool.io/fc-ff": "" });
     let response = run(

@@ -319,6 +319,15 @@ def policies_yml(path, policy, floor, modes, floor_only=(), with_floor=True, ext
         json.dump(entries, f, indent=1)  # JSON is YAML
 
 
+def peak_rss_mib(pid):
+    """The peak resident memory of process `pid` (VmHWM), in MiB; NaN when it cannot be read."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 class FakeApiServer:
     def __init__(self, workdir, vms, pods, adoption, extra):
         self.port_file = os.path.join(workdir, f"api-port-{adoption}")
@@ -352,11 +361,7 @@ class FakeApiServer:
         return self.stats().get("open watches", 0)
 
     def rss_mib(self):
-        with open(f"/proc/{self.process.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
+        return peak_rss_mib(self.process.pid)
 
     def stop(self):
         self.process.terminate()
@@ -388,11 +393,7 @@ class PolicyServer:
         wait_for("policy-server's readiness", ready, 300)
 
     def peak_rss_mib(self):
-        with open(f"/proc/{self.process.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
+        return peak_rss_mib(self.process.pid)
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
