@@ -26,6 +26,7 @@ HOLE_POD_MAC=02:00:00:00:b3:01
 setup_file() {
   cluster_up_for_file "the audit-scanner tests" "kube-apiserver, etcd and the audit scanner" "$CLUSTER_DIR/audit/build.sh"
   [ -z "${KMP_SKIP:-}" ] || return 0
+  warm 1
   "$AUDIT" setup "$KMP_CLUSTER_STATE"
   scenario
   "$AUDIT" run "$KMP_CLUSTER_STATE"

@@ -16,6 +16,7 @@ setup_file() {
   export KMP_APISERVER_AUDIT=1 KMP_DERIVE_ARGS="--variant seeded:seed=fleet-1"
   cluster_up_for_file "the workflow tests" "kube-apiserver and etcd"
   [ -z "${KMP_SKIP:-}" ] || return 0
+  warm 1
   mkns wf mutatepods.kubemacpool.io=allocate
 }
 
