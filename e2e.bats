@@ -744,7 +744,7 @@ session_selectors() { grep -o 'label_selector: .*' "test_data/$1" | cut -d' ' -f
   evaluate vm-create-mac-held-by-misfiled-vm.json session-indexed-block-00.yml '{"duplicateMacs":"reject"}'
   response '.allowed == true and .warnings == null'
   evaluate audit-vm-misfiled.json session-indexed-block-00.yml
-  rejected_with 'index hole: MAC 02:00:00:00:00:85 on interface blue is hidden from admissions: label mac-blocks.kubemacpool.io/00-03 is missing; re-apply the VirtualMachine to repair it'
+  rejected_with 'index hole: MAC 02:00:00:00:00:85 on interface blue is hidden from admissions: label mac-blocks.kubemacpool.io/00-03 is missing; re-apply the VirtualMachine to repair it: kubectl annotate vm misfiled-vm -n default kubemacpool.io/reindex="$(date +%s)" --overwrite'
   response '.status.code == 409'
 }
 

@@ -10,7 +10,7 @@ use crate::index::IndexLabels;
 use crate::index::block::{Block, blocks_of};
 use crate::index::span::Span;
 use crate::inventory::{Inventory, InventoryError, Needs};
-use crate::keys::{TRACKED_LABEL, TRACKED_SELECTOR};
+use crate::keys::{REINDEX_ANNOTATION, TRACKED_LABEL, TRACKED_SELECTOR};
 use crate::mac::Mac;
 use crate::object::owner::{self, Identity, Kind, Owner};
 use crate::settings::{InventoryMode, Settings};
@@ -42,32 +42,57 @@ impl fmt::Display for Collision {
 /// mode would return (behaviour.md section 10): admissions cannot see it, so they may hand it
 /// out again.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hole {
+pub struct Hole<'a> {
     pub mac: Mac,
     pub place: String,
     /// The label whose absence hides it.
     pub missing: String,
-    pub kind: Kind,
+    pub holder: &'a Holder<'a>,
 }
 
-impl fmt::Display for Hole {
+impl fmt::Display for Hole<'_> {
+    // The repair names a command that sends an UPDATE: a client-side `kubectl apply` of an
+    // unchanged manifest sends no request at all, so "re-apply" alone would leave the hole.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Holder {
+            kind,
+            namespace,
+            name,
+            labels,
+            ..
+        } = self.holder;
         write!(
             f,
             "index hole: MAC {} on {} is hidden from admissions: label {} is missing; ",
             self.mac, self.place, self.missing
         )?;
-        match self.kind {
-            Kind::VirtualMachine => f.write_str("re-apply the VirtualMachine to repair it"),
-            Kind::Pod => write!(f, "label the Pod with {TRACKED_SELECTOR} to repair it"),
+        let reindex = format!("{REINDEX_ANNOTATION}=\"$(date +%s)\" --overwrite");
+        match kind {
+            Kind::VirtualMachine => write!(
+                f,
+                "re-apply the VirtualMachine to repair it: kubectl annotate vm {name} -n {namespace} {reindex}"
+            ),
+            // A tracked Pod's UPDATE rewrites its index labels; an untracked one is left alone
+            // until it is labelled, and the label is itself that UPDATE.
+            Kind::Pod if labels.tracked => write!(
+                f,
+                "re-apply the Pod to repair it: kubectl annotate pod {name} -n {namespace} {reindex}"
+            ),
+            Kind::Pod => write!(
+                f,
+                "label the Pod with {TRACKED_SELECTOR} to repair it: kubectl label pod {name} -n {namespace} {TRACKED_SELECTOR}"
+            ),
         }
     }
 }
 
-/// The audited object: who it is, for collisions, and what its labels say, for holes.
-#[derive(Debug, Clone)]
+/// The audited object: who it is, for collisions, its own name, for the repair command, and
+/// what its labels say, for holes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder<'a> {
     pub kind: Kind,
+    pub namespace: &'a str,
+    pub name: &'a str,
     pub identity: Identity<'a>,
     pub labels: IndexLabels,
 }
@@ -133,7 +158,7 @@ pub fn report(
                 mac: *mac,
                 place: place.clone(),
                 missing,
-                kind: holder.kind,
+                holder,
             }
             .to_string(),
         )

@@ -25,6 +25,10 @@ pub const SPAN_LABEL_PREFIX: &str = "mac-blocks.kubemacpool.io/";
 /// The index `v1` labelled blocks one by one (`mac-block.kubemacpool.io/<bb>`); `v2` removes them.
 pub const V1_BLOCK_LABEL_PREFIX: &str = "mac-block.kubemacpool.io/";
 
+/// Not read by the policy: setting it to a new value is an UPDATE that changes nothing else, which
+/// sends an object through the policy again (adoption, upgrades, index-hole repairs).
+pub const REINDEX_ANNOTATION: &str = "kubemacpool.io/reindex";
+
 /// The label selector of the tracked lists. A constant: policy-server keeps one watch per
 /// distinct query, so a per-request value here would leak watches.
 pub const TRACKED_SELECTOR: &str = "kubemacpool.io/tracked=true";

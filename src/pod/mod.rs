@@ -119,6 +119,8 @@ fn collisions(
         .collect();
     let holder = audit::Holder {
         kind: Kind::Pod,
+        namespace,
+        name: &metadata.name,
         identity: identity(namespace, &metadata),
         labels: IndexLabels::read(request.object, Kind::Pod),
     };

@@ -127,14 +127,12 @@ fn collisions(
         .filter(|(nic, _)| nic.eligible)
         .filter_map(|(nic, mac)| Some(((*mac)?, nic.place())))
         .collect();
+    let namespace = request.namespace(&vm.metadata.namespace);
     let holder = audit::Holder {
         kind: Kind::VirtualMachine,
-        identity: Identity::of(
-            Kind::VirtualMachine,
-            request.namespace(&vm.metadata.namespace),
-            &vm.metadata.name,
-            None,
-        ),
+        namespace,
+        name: &vm.metadata.name,
+        identity: Identity::of(Kind::VirtualMachine, namespace, &vm.metadata.name, None),
         labels: IndexLabels::read(request.object, Kind::VirtualMachine),
     };
     audit::report(cluster, settings, &holder, &held)

@@ -711,7 +711,7 @@ fn an_indexed_vm_missing_its_span_label_is_an_index_hole() {
     assert_eq!(
         response.message.as_deref(),
         Some(
-            "index hole: MAC 02:00:00:00:fe:01 on interface blue is hidden from admissions: label mac-blocks.kubemacpool.io/fc-ff is missing; re-apply the VirtualMachine to repair it"
+            "index hole: MAC 02:00:00:00:fe:01 on interface blue is hidden from admissions: label mac-blocks.kubemacpool.io/fc-ff is missing; re-apply the VirtualMachine to repair it: kubectl annotate vm hole -n other kubemacpool.io/reindex=\"$(date +%s)\" --overwrite"
         )
     );
     assert_eq!(cluster.list_calls()[..2], span_lists(&["fe"]));
@@ -755,7 +755,24 @@ fn a_pod_without_tracked_and_without_its_span_label_is_a_hole_under_indexed() {
     assert_eq!(
         response.message.as_deref(),
         Some(
-            "index hole: MAC 02:00:00:00:fe:01 on network blue-net is hidden from admissions: label mac-blocks.kubemacpool.io/f0-ff is missing; label the Pod with kubemacpool.io/tracked=true to repair it"
+            "index hole: MAC 02:00:00:00:fe:01 on network blue-net is hidden from admissions: label mac-blocks.kubemacpool.io/f0-ff is missing; label the Pod with kubemacpool.io/tracked=true to repair it: kubectl label pod p -n other kubemacpool.io/tracked=true"
+        )
+    );
+}
+
+#[test]
+fn a_tracked_indexed_pod_missing_its_span_label_is_repaired_by_an_annotation() {
+    // Labelling it `tracked` again would change nothing and send no UPDATE the policy can act on.
+    let pod = holder_pod(
+        "p",
+        "02:00:00:00:fe:01",
+        json!({"kubemacpool.io/tracked": "true", "kubemacpool.io/indexed": "v2"}),
+    );
+    let (response, _) = audit(&pod, json!({}));
+    assert_eq!(
+        response.message.as_deref(),
+        Some(
+            "index hole: MAC 02:00:00:00:fe:01 on network blue-net is hidden from admissions: label mac-blocks.kubemacpool.io/f0-ff is missing; re-apply the Pod to repair it: kubectl annotate pod p -n other kubemacpool.io/reindex=\"$(date +%s)\" --overwrite"
         )
     );
 }

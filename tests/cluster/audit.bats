@@ -2,10 +2,12 @@
 # Kubewarden 1.35's audit scanner against the real test cluster (`make audit-tests`): the cluster of
 # cluster.sh, the scanner built from kubewarden-controller v1.35.0 (audit/build.sh), the CRDs it
 # reads and writes taken from that source, and the scanner run once from outside the cluster
-# against policy-server-1 (audit.sh). setup_file builds a cluster with known collisions and index
-# holes, scans it once, and keeps the stored PolicyReports (`kubectl get policyreports -A -o json`);
-# each test checks one group of objects in them. The last test repairs what the messages say to
-# repair and scans again.
+# against policy-server-1 (audit.sh). KMP_AUDIT_REPORT_KIND picks what it stores: `openreports`
+# (`kubectl get reports.openreports.io`, what a Kubewarden 1.35 Helm install uses) or
+# `policyreport` (the scanner binary's default, `kubectl get policyreports`); audit.mk runs the file
+# with each. setup_file builds a cluster with known collisions and index holes, scans it once, and
+# keeps the stored reports; each test checks one group of objects in them. The last test runs the
+# repair commands the messages name and scans again.
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -27,11 +29,11 @@ setup_file() {
   cluster_up_for_file "the audit-scanner tests" "kube-apiserver, etcd and the audit scanner" "$CLUSTER_DIR/audit/build.sh"
   [ -z "${KMP_SKIP:-}" ] || return 0
   warm 1
-  "$AUDIT" setup "$KMP_CLUSTER_STATE"
+  "$AUDIT" setup "$KMP_CLUSTER_STATE" "${KMP_AUDIT_REPORT_KIND:-policyreport}"
   scenario
   "$AUDIT" run "$KMP_CLUSTER_STATE"
-  echo "# first scan in $(cat "$KMP_CLUSTER_STATE/audit-seconds") s" >&3
-  k get policyreports.wgpolicyk8s.io -A -o json >"$(state)/scan1.json"
+  echo "# first scan in $(cat "$KMP_CLUSTER_STATE/audit-seconds") s, reports of kind ${KMP_AUDIT_REPORT_KIND:-policyreport}" >&3
+  "$AUDIT" reports-json "$KMP_CLUSTER_STATE" >"$(state)/scan1.json"
   "$AUDIT" reports "$KMP_CLUSTER_STATE" | sed 's/^/#   /' >&3
 }
 
@@ -128,14 +130,17 @@ scenario() {
   vm_multus audit owned | k apply -f - >/dev/null
   vmi_and_launcher audit owned "$(k get vm owned -n audit -o json | jq -r '.spec.template.spec.domain.devices.interfaces[] | select(.name == "net1") | .macAddress')"
   k label pod virt-launcher-owned-abcde -n audit kubemacpool.io/tracked=true >/dev/null
-  # index holes: a VM whose span label was removed while the VMs' webhook was away, and a
-  # Pod created with a MAC while the pods' webhook was away (no labels at all)
+  # index holes: a VM and a tracked Pod whose span labels were removed while their webhook was
+  # away, and a Pod created with a MAC while the pods' webhook was away (no labels at all)
   vm audit hole-vm | k apply -f - >/dev/null
+  pod audit hole-tracked-pod '[{"name":"blue"}]' | k apply -f - >/dev/null
   local span
   span=$(k get vm hole-vm -n audit -o json | jq -r "$JQ_SPAN"' .spec.template.spec.domain.devices.interfaces[0].macAddress | split(":")[4] | span(4)')
   "$CLUSTER" webhooks "$(state)" kubemacpool-pods-opt-in
   k label vm hole-vm -n audit "mac-blocks.kubemacpool.io/$span-" >/dev/null
   "$CLUSTER" webhooks "$(state)" kubemacpool-vms-opt-out
+  span=$(pod_networks audit hole-tracked-pod | jq -r "$JQ_SPAN"' .[0].mac | split(":")[4] | span(16)')
+  k label pod hole-tracked-pod -n audit "mac-blocks.kubemacpool.io/$span-" >/dev/null
   pod audit hole-pod "[{\"name\":\"blue\",\"mac\":\"$HOLE_POD_MAC\"}]" | k apply -f - >/dev/null
   "$CLUSTER" webhooks "$(state)" kubemacpool-pods-opt-in kubemacpool-vms-opt-out
   # the rest: a VM and a Pod with allocated MACs, a Pod without networks, and in audit-b (pods
@@ -165,14 +170,14 @@ expect_result() {
 
 vm_mac() { k get vm "$2" -n "$1" -o json | jq -r ".spec.template.spec.domain.devices.interfaces[] | select(.name == \"$3\") | .macAddress"; }
 
-@test "the scanner stores one PolicyReport per audited object: every VM, the Pods of the opted-in namespace, nothing else" {
+@test "the scanner stores one report per audited object: every VM, the Pods of the opted-in namespace, nothing else" {
   jq -r '.items[] | "\(.scope.kind) \(.scope.namespace)/\(.scope.name)"' "$(state)/scan1.json" | sort >"$BATS_TEST_TMPDIR/got"
   {
     k get vm -A -o json | jq -r '.items[] | "VirtualMachine \(.metadata.namespace)/\(.metadata.name)"'
     k get pod -n audit -o json | jq -r '.items[] | "Pod \(.metadata.namespace)/\(.metadata.name)"'
   } | sort >"$BATS_TEST_TMPDIR/want"
   diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
-  [ "$(wc -l <"$BATS_TEST_TMPDIR/got")" -eq 11 ]
+  [ "$(wc -l <"$BATS_TEST_TMPDIR/got")" -eq 12 ]
   # each report: named by the object's uid, owned by it, one result from the policy that selects
   # it, written by the scanner (labels, source), the policy's category and severity
   jq -e --arg vms "$VMS_POLICY" --arg pods "$PODS_POLICY" 'all(.items[];
@@ -183,8 +188,8 @@ vm_mac() { k get vm "$2" -n "$1" -o json | jq -r ".spec.template.spec.domain.dev
     and .results[0].source == "kubewarden" and .results[0].category == "Network"
     and .results[0].severity == "medium"
     and .summary.error == 0 and .summary.skip == 0)' "$(state)/scan1.json" >/dev/null
-  # the policies target no cluster-scoped kind: no ClusterPolicyReport
-  [ "$(k get clusterpolicyreports.wgpolicyk8s.io -o json | jq '.items | length')" -eq 0 ]
+  # the policies target no cluster-scoped kind: no cluster-scoped report
+  [ "$("$AUDIT" reports-json "$KMP_CLUSTER_STATE" cluster | jq '.items | length')" -eq 0 ]
   run ! grep -q '"level":"error"' "$(state)/logs/audit-scanner.log"
 }
 
@@ -220,13 +225,21 @@ vm_mac() { k get vm "$2" -n "$1" -o json | jq -r ".spec.template.spec.domain.dev
   span=$(cut -d: -f5 <<<"$mac" | jq -R -r "$JQ_SPAN"' span(4)')
   k get vm hole-vm -n audit -o json | jq -e '.metadata.labels["kubemacpool.io/indexed"] == "v2"' >/dev/null
   expect_result scan1 VirtualMachine audit hole-vm "$VMS_POLICY" fail \
-    "index hole: MAC $mac on interface default is hidden from admissions: label mac-blocks.kubemacpool.io/$span is missing; re-apply the VirtualMachine to repair it"
+    "index hole: MAC $mac on interface default is hidden from admissions: label mac-blocks.kubemacpool.io/$span is missing; re-apply the VirtualMachine to repair it: kubectl annotate vm hole-vm -n audit kubemacpool.io/reindex=\"\$(date +%s)\" --overwrite"
 }
 
 @test "index hole under inventory indexed: a Pod created with a MAC while the webhook was away fails, naming the label and the repair" {
   k get pod hole-pod -n audit -o json | jq -e '(.metadata.labels // {}) | keys | map(select(contains("kubemacpool"))) == []' >/dev/null
   expect_result scan1 Pod audit hole-pod "$PODS_POLICY" fail \
-    "index hole: MAC $HOLE_POD_MAC on network blue is hidden from admissions: label mac-blocks.kubemacpool.io/b0-bf is missing; label the Pod with kubemacpool.io/tracked=true to repair it"
+    "index hole: MAC $HOLE_POD_MAC on network blue is hidden from admissions: label mac-blocks.kubemacpool.io/b0-bf is missing; label the Pod with kubemacpool.io/tracked=true to repair it: kubectl label pod hole-pod -n audit kubemacpool.io/tracked=true"
+}
+
+@test "index hole under inventory indexed: a tracked Pod that lost its span label fails, naming an annotation as the repair" {
+  local mac span
+  mac=$(pod_networks audit hole-tracked-pod | jq -r '.[0].mac')
+  span=$(cut -d: -f5 <<<"$mac" | jq -R -r "$JQ_SPAN"' span(16)')
+  expect_result scan1 Pod audit hole-tracked-pod "$PODS_POLICY" fail \
+    "index hole: MAC $mac on network blue is hidden from admissions: label mac-blocks.kubemacpool.io/$span is missing; re-apply the Pod to repair it: kubectl annotate pod hole-tracked-pod -n audit kubemacpool.io/reindex=\"\$(date +%s)\" --overwrite"
 }
 
 @test "exactly the colliding objects and the holes fail; the rest pass" {
@@ -234,6 +247,7 @@ vm_mac() { k get vm "$2" -n "$1" -o json | jq -r ".spec.template.spec.domain.dev
     "$(state)/scan1.json" | sort >"$BATS_TEST_TMPDIR/failed"
   diff - "$BATS_TEST_TMPDIR/failed" <<'EOF'
 Pod audit/hole-pod
+Pod audit/hole-tracked-pod
 Pod audit/shared-pod
 VirtualMachine audit-b/dup-b
 VirtualMachine audit/dup-a
@@ -249,23 +263,31 @@ EOF
 }
 
 @test "after the repairs the messages name, a second scan passes everything and drops the deleted objects' reports" {
-  # the holes: re-apply the VM (kubectl apply of its manifest, without MACs), label the Pod
-  vm audit hole-vm | k apply -f - >/dev/null
-  k label pod hole-pod -n audit kubemacpool.io/tracked=true >/dev/null
+  # the holes: the command each index-hole message names, as it stands
+  local commands="$BATS_TEST_TMPDIR/repairs.sh"
+  jq -r '.items[].results[0].message // "" | select(startswith("index hole")) | sub(".*to repair it: "; "")' \
+    "$(state)/scan1.json" >"$commands"
+  cat "$commands"
+  [ "$(wc -l <"$commands")" -eq 3 ]
+  kubectl() { k "$@"; }
+  # shellcheck disable=SC1090
+  . "$commands" >/dev/null
+  unset -f kubectl
   k get pod hole-pod -n audit -o json | jq -e '.metadata.labels["mac-blocks.kubemacpool.io/b0-bf"] == ""' >/dev/null
   # the collisions: one holder of each duplicate goes
   k delete vm dup-b -n audit-b >/dev/null
   k delete pod shared-pod -n audit --wait=false >/dev/null
   "$AUDIT" run "$KMP_CLUSTER_STATE"
   echo "# second scan in $(cat "$(state)/audit-seconds") s"
-  k get policyreports.wgpolicyk8s.io -A -o json >"$(state)/scan2.json"
+  "$AUDIT" reports-json "$KMP_CLUSTER_STATE" >"$(state)/scan2.json"
   jq -r '.items[] | "\(.scope.kind) \(.scope.namespace)/\(.scope.name) \(.results[0].result) \(.results[0].message // "")"' \
     "$(state)/scan2.json" | sort
-  jq -e 'all(.items[]; .results[0].result == "pass") and (.items | length) == 9' "$(state)/scan2.json" >/dev/null
+  jq -e 'all(.items[]; .results[0].result == "pass") and (.items | length) == 10' "$(state)/scan2.json" >/dev/null
   [ -z "$(results scan2 VirtualMachine audit-b dup-b)" ]
   [ -z "$(results scan2 Pod audit shared-pod)" ]
   expect_result scan2 VirtualMachine audit dup-a "$VMS_POLICY" pass
   expect_result scan2 VirtualMachine audit shared-vm "$VMS_POLICY" pass
   expect_result scan2 VirtualMachine audit hole-vm "$VMS_POLICY" pass
   expect_result scan2 Pod audit hole-pod "$PODS_POLICY" pass
+  expect_result scan2 Pod audit hole-tracked-pod "$PODS_POLICY" pass
 }

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Kubewarden 1.35's audit scanner against the test cluster of cluster.sh (tests/cluster/).
 #
-#   audit.sh setup STATE_DIR      installs what the scanner reads and writes: the CRDs of
-#                                 policies.kubewarden.io and wgpolicyk8s.io (from the scanner's
-#                                 source, tests/cluster/audit/build.sh), the PolicyServer `default`
+#   audit.sh setup STATE_DIR [KIND]
+#                                 installs what the scanner reads and writes, for the report kind
+#                                 KIND: `openreports` (what a Kubewarden 1.35 Helm install uses: the
+#                                 controller chart's auditScanner.reportCRDsKind, the CRDs chart's
+#                                 default) or `policyreport` (the scanner binary's default; the
+#                                 default here too): the CRDs of policies.kubewarden.io and of
+#                                 openreports.io (from the CRDs chart's openreports subchart) or
+#                                 wgpolicyk8s.io (from the scanner's source,
+#                                 tests/cluster/audit/build.sh), the PolicyServer `default`
 #                                 and its Service, a ClusterAdmissionPolicy (status active) for
 #                                 each policy in STATE_DIR/webhooks, and the scanner's
 #                                 ServiceAccount, RBAC and kubeconfig
@@ -11,8 +17,12 @@
 #                                 one scan of the whole cluster, as the controller's CronJob runs
 #                                 it, pointed at policy-server-1 from outside the cluster
 #                                 (--policy-server-url, --extra-ca); log in STATE_DIR/logs/audit-scanner.log
-#   audit.sh reports STATE_DIR    the stored PolicyReports, one line per result:
+#   audit.sh reports STATE_DIR    the stored reports, one line per result:
 #                                 KIND NAMESPACE/NAME POLICY RESULT MESSAGE
+#   audit.sh reports-json STATE_DIR [cluster]
+#                                 the stored namespaced (or cluster-scoped) reports as `kubectl get
+#                                 -o json` prints them: PolicyReports or OpenReports `Report`s (the
+#                                 fields the tests read, scope, results and summary, are the same)
 #
 # What is faked, because there is no kubewarden-controller, kubelet or kube-proxy here:
 # - the ClusterAdmissionPolicies are the shipped manifests applied as they are; nothing reconciles
@@ -33,17 +43,38 @@ load_env() {
   AUDIT_CACHE=$("$CLUSTER_DIR/audit/build.sh")
 }
 
-# The CRDs the scanner needs, from its own source tree: it lists every policy kind
-# (ClusterAdmissionPolicy, AdmissionPolicy and their Groups), gets PolicyServers, and writes
-# PolicyReports and ClusterPolicyReports (its default --report-kind policyreport).
+# report_kind: the --report-kind of this cluster's scans (setup's KIND); report_resources: the
+# namespaced and the cluster-scoped report resource of that kind.
+report_kind() { cat "$STATE/audit-report-kind"; }
+report_resources() {
+  case "$(report_kind)" in
+    openreports) echo reports.openreports.io clusterreports.openreports.io ;;
+    policyreport) echo policyreports.wgpolicyk8s.io clusterpolicyreports.wgpolicyk8s.io ;;
+  esac
+}
+
+# The CRDs the scanner needs: it lists every policy kind (ClusterAdmissionPolicy, AdmissionPolicy
+# and their Groups), gets PolicyServers, and writes the reports of its --report-kind. The policy
+# CRDs and the PolicyReport CRDs come from the scanner's source tree; the OpenReports CRDs from the
+# subchart kubewarden-crds 1.35 installs by default (without the PolicyReport CRDs, as that chart).
 install_crds() {
   local src="$AUDIT_CACHE/src" f
   local crds=()
   for f in admissionpolicies admissionpolicygroups clusteradmissionpolicies clusteradmissionpolicygroups policyservers; do
     crds+=("$src/config/crd/bases/policies.kubewarden.io_$f.yaml")
   done
-  crds+=("$src/audit-scanner/config/crd/wgpolicyk8s.io_policyreports.yaml"
-    "$src/audit-scanner/config/crd/wgpolicyk8s.io_clusterpolicyreports.yaml")
+  case "$(report_kind)" in
+    openreports)
+      local chart
+      chart=$(echo "$src"/charts/kubewarden-crds/charts/openreports-*.tgz)
+      [ -f "$chart" ] || die "no openreports subchart in $src/charts/kubewarden-crds/charts"
+      tar -xzf "$chart" -C "$STATE" openreports/templates
+      crds+=("$STATE/openreports/templates/openreports.io_reports.yaml"
+        "$STATE/openreports/templates/openreports.io_clusterreports.yaml") ;;
+    policyreport)
+      crds+=("$src/audit-scanner/config/crd/wgpolicyk8s.io_policyreports.yaml"
+        "$src/audit-scanner/config/crd/wgpolicyk8s.io_clusterpolicyreports.yaml") ;;
+  esac
   for f in "${crds[@]}"; do
     [ -f "$f" ] || die "no CRD $f in the scanner's source"
     # create, not apply: the last-applied annotation would be as large as the CRD
@@ -53,7 +84,7 @@ install_crds() {
     crd/clusteradmissionpolicies.policies.kubewarden.io crd/admissionpolicies.policies.kubewarden.io \
     crd/clusteradmissionpolicygroups.policies.kubewarden.io crd/admissionpolicygroups.policies.kubewarden.io \
     crd/policyservers.policies.kubewarden.io \
-    crd/policyreports.wgpolicyk8s.io crd/clusterpolicyreports.wgpolicyk8s.io >/dev/null
+    $(report_resources | sed 's|[^ ]*|crd/&|g') >/dev/null
 }
 
 # policies NAME...: the ClusterAdmissionPolicy of each (manifests/NAME.yaml, or its -reject
@@ -93,7 +124,8 @@ metadata:
 # What cmd/audit-scanner of kubewarden-controller v1.35.0 calls: namespaces (list, get), the
 # policies (list), the PolicyServer (get), the PolicyServer's Service (list in the kubewarden
 # namespace), the resources the policies target (list: here Pods and VirtualMachines), and its
-# reports (controllerutil.CreateOrPatch: get, create, patch; DeleteAllOf: deletecollection).
+# reports (controllerutil.CreateOrPatch: get, create, patch; DeleteAllOf: deletecollection; with
+# openreports also a list of the legacy PolicyReports, skipped when their CRDs are absent).
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
@@ -116,6 +148,9 @@ rules:
   verbs: [get]
 - apiGroups: [wgpolicyk8s.io]
   resources: [policyreports, clusterpolicyreports]
+  verbs: [get, list, create, patch, update, delete, deletecollection]
+- apiGroups: [openreports.io]
+  resources: [reports, clusterreports]
   verbs: [get, list, create, patch, update, delete, deletecollection]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
@@ -189,6 +224,11 @@ EOF
 }
 
 setup() {
+  local kind=${1:-policyreport}
+  case "$kind" in
+    openreports | policyreport) echo "$kind" >"$STATE/audit-report-kind" ;;
+    *) die "unknown report kind $kind: openreports or policyreport" ;;
+  esac
   install_crds
   policy_server
   # shellcheck disable=SC2046
@@ -205,7 +245,7 @@ run_scan() {
     KUBECONFIG="$STATE/audit-scanner.kubeconfig" "$AUDIT_CACHE/bin/audit-scanner" \
       --kubewarden-namespace kubewarden \
       --policy-server-url "https://127.0.0.1:$PS1_PORT" --extra-ca "$STATE/pki/ca.crt" \
-      --report-kind policyreport --loglevel debug "$@" || rc=$?
+      --report-kind "$(report_kind)" --loglevel debug "$@" || rc=$?
   } >>"$STATE/logs/audit-scanner.log" 2>&1
   echo "$((SECONDS - t0))" >"$STATE/audit-seconds"
   [ $rc -eq 0 ] || { tail -n 20 "$STATE/logs/audit-scanner.log" >&2; die "audit-scanner exited with $rc"; }
@@ -216,8 +256,17 @@ run_scan() {
   [ -z "$problems" ] || { echo "$problems" | tail -n 5 >&2; die "audit-scanner logged errors or warnings ($STATE/logs/audit-scanner.log)"; }
 }
 
+reports_json() {
+  local namespaced cluster
+  read -r namespaced cluster < <(report_resources)
+  case "${1:-}" in
+    cluster) k get "$cluster" -o json ;;
+    *) k get "$namespaced" -A -o json ;;
+  esac
+}
+
 reports() {
-  k get policyreports.wgpolicyk8s.io -A -o json | python3 -c '
+  reports_json | python3 -c '
 import json, sys
 for r in sorted(json.load(sys.stdin)["items"], key=lambda r: (r["scope"]["kind"], r["scope"]["namespace"], r["scope"]["name"])):
     s = r["scope"]
@@ -228,14 +277,15 @@ for r in sorted(json.load(sys.stdin)["items"], key=lambda r: (r["scope"]["kind"]
 
 cmd=${1:-}
 case "$cmd" in
-  setup | run | reports)
+  setup | run | reports | reports-json)
     STATE=$(cd "${2:?STATE_DIR}" && pwd)
     load_env
     shift 2
     case "$cmd" in
-      setup) setup ;;
+      setup) setup "$@" ;;
       run) run_scan "$@" ;;
       reports) reports ;;
+      reports-json) reports_json "$@" ;;
     esac
     ;;
   *) sed -n '2,/^set -E/p' "$0" | sed '$d'; exit 2 ;;
