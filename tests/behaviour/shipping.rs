@@ -316,6 +316,13 @@ fn every_policy_manifest_is_valid_for_the_policy_and_matches_the_metadata() {
             has("openshift.io/run-level", "NotIn", &["0", "1"]),
             "{path}: run-level exclusion"
         );
+        // Under pods opt-out the webhook would otherwise hold every Pod of kube-system behind
+        // policy-server's availability (failurePolicy Fail).
+        assert_eq!(
+            has("kubernetes.io/metadata.name", "NotIn", &["kube-system"]),
+            path.contains("pods-opt-out"),
+            "{path}: kube-system exclusion"
+        );
         assert_eq!(
             rule["resources"][0].as_str(),
             Some(if path.contains("pods") {

@@ -94,7 +94,7 @@ allocates() {
   [ -n "$out" ]
 }
 
-@test "opt-in and opt-out: the namespace labels decide, for both kinds, run levels 0 and 1 always excluded" {
+@test "opt-in and opt-out: the namespace labels decide, for both kinds, run levels 0 and 1 always excluded, kube-system by pods opt-out" {
   mkns sel-plain
   mkns sel-vm-allocate mutatevirtualmachines.kubemacpool.io=allocate
   mkns sel-vm-ignore mutatevirtualmachines.kubemacpool.io=ignore
@@ -107,16 +107,17 @@ allocates() {
   # mode kind: namespaces that allocate (every other sel-* namespace, and kubewarden, must not)
   declare -A expect=(
     [opt-in vm]="sel-vm-allocate sel-runlevel2"
-    [opt-out vm]="sel-plain sel-vm-allocate sel-pod-allocate sel-pod-ignore sel-runlevel2"
+    [opt-out vm]="sel-plain sel-vm-allocate sel-pod-allocate sel-pod-ignore sel-runlevel2 kube-system"
     [opt-in pod]="sel-pod-allocate sel-runlevel2"
     [opt-out pod]="sel-plain sel-pod-allocate sel-vm-allocate sel-vm-ignore sel-runlevel2"
   )
   k create serviceaccount default -n kubewarden 2>/dev/null || true
+  k create serviceaccount default -n kube-system 2>/dev/null || true
   for mode in opt-in opt-out; do
     "$CLUSTER" webhooks "$(state)" "kubemacpool-pods-$mode" "kubemacpool-vms-$mode"
     for kind in vm pod; do
       for ns in sel-plain sel-vm-allocate sel-vm-ignore sel-pod-allocate sel-pod-ignore sel-runlevel0 \
-        sel-openshift1 sel-runlevel2 kubewarden; do
+        sel-openshift1 sel-runlevel2 kubewarden kube-system; do
         want=no
         [[ " ${expect[$mode $kind]} " == *" $ns "* ]] && want=yes
         got=no
@@ -296,6 +297,20 @@ answered() { grep -ac '/validate/clusterwide-kubemacpool.*finished processing' "
   echo "# policy-server ready again in $((SECONDS - start)) s" >&3
   vm faults while-down | k apply -f -
   vm_macs faults while-down | jq -e --arg re "$MAC_RE" '.[0] | test($re)'
+}
+
+@test "pods opt-out, policy-server down: Pods in kube-system are still created, other namespaces' are refused" {
+  mkns outage
+  k create serviceaccount default -n kube-system 2>/dev/null || true
+  "$CLUSTER" webhooks "$(state)" kubemacpool-pods-opt-out kubemacpool-vms-opt-out
+  on_teardown "$CLUSTER" webhooks "$(state)" kubemacpool-pods-opt-in kubemacpool-vms-opt-out
+  on_teardown "$CLUSTER" start policy-server-1 "$(state)"
+  on_teardown k delete pod coredns-like -n kube-system --wait=false
+  "$CLUSTER" stop policy-server-1 "$(state)"
+  run -1 --separate-stderr k apply -f - < <(pod outage plain-pod '[]')
+  [[ "$stderr" == *'failed calling webhook "clusterwide-kubemacpool-pods-opt-out.kubewarden.admission"'* ]]
+  k run coredns-like -n kube-system --image registry.k8s.io/pause:3.10 >/dev/null
+  "$CLUSTER" start policy-server-1 "$(state)"
 }
 
 # apply_vm NS NAME: kubectl apply of the VM NAME (without MACs).
