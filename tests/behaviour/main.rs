@@ -12,6 +12,7 @@ mod docs;
 mod indexed;
 mod invariants;
 mod layering;
+mod messages;
 mod pod;
 mod pod_update;
 mod pod_update_properties;
