@@ -14,7 +14,7 @@ else
 # Kubemacpool is built once (about 4 min on 2 cores) into the cache.
 kubemacpool-tests: cluster-setup annotated-policy.wasm $(XTASK)
 	tests/cluster/build.sh >/dev/null
-	$(call upstream_build,kubemacpool,tests/cluster/kubemacpool/build.sh,bats tests/cluster/kubemacpool.bats,the Kubemacpool smoke test (tests/cluster/kubemacpool.bats) is skipped)
+	$(call upstream_build,kubemacpool,tests/cluster/kubemacpool/build.sh,bats tests/cluster/kubemacpool.bats tests/cluster/uninstall.bats,the Kubemacpool tests (tests/cluster/kubemacpool.bats and uninstall.bats) are skipped)
 endif
 
 # Both systems at scale, by hand (not in make test): tests/cluster/bench/bench.sh. BENCH_CLUSTER_SIZES

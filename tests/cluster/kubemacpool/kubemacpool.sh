@@ -54,13 +54,14 @@ certs() {
 # the Deployments, the Service and the NetworkPolicies (no pods here); the range ConfigMap set to
 # the policy's rangeStart/rangeEnd; each webhook's clientConfig a URL on the Service's proxy,
 # 127.0.0.1:KMP_SERVICE_PORT (`service`), with the test CA. Writes KMP_DIR/manifest.json and KMP_DIR/range (RANGE_START RANGE_END).
+# KMP_RANGE="START END" sets another range (a policy deployed with that range before, uninstall.bats).
 manifest() {
   python3 - "$KMP_CACHE/src/config/release/kubemacpool.yaml" "$REPO/manifests/kubemacpool-vms-opt-out.yaml" \
-    "$STATE/pki/ca.crt" "$KMP_SERVICE_PORT" "$KMP_DIR" <<'EOF'
+    "$STATE/pki/ca.crt" "$KMP_SERVICE_PORT" "$KMP_DIR" "${KMP_RANGE:-}" <<'EOF'
 import base64, json, sys, yaml
-release, policy, ca, port, out = sys.argv[1:]
+release, policy, ca, port, out, override = sys.argv[1:]
 settings = next(d for d in yaml.safe_load_all(open(policy)) if d and d.get("kind") == "ClusterAdmissionPolicy")["spec"]["settings"]
-start, end = settings["rangeStart"], settings["rangeEnd"]
+start, end = override.split() if override else (settings["rangeStart"], settings["rangeEnd"])
 bundle = base64.b64encode(open(ca, "rb").read()).decode()
 keep = []
 for d in yaml.safe_load_all(open(release)):
