@@ -279,6 +279,26 @@ answered() { grep -ac '/validate/clusterwide-kubemacpool.*finished processing' "
   [ $((after1 - before1)) -gt 0 ] && [ "$after2" -gt 0 ]
 }
 
+@test "two replicas: with one stopped, VM creates go on through the other" {
+  "$CLUSTER" replicas "$(state)" 2
+  on_teardown "$CLUSTER" replicas "$(state)" 1
+  warm 2
+  mkns avail
+  on_teardown "$CLUSTER" start policy-server-2 "$(state)"
+  "$CLUSTER" stop policy-server-2 "$(state)"
+  # until the load balancer's health check (every 500 ms, a server down after 3 failures) has
+  # taken it out, as a Service drops an endpoint that is no longer ready: 4 dry-runs in a row pass
+  local i ok=0 start=$SECONDS
+  until [ "$ok" -ge 4 ]; do
+    [ $((SECONDS - start)) -lt 15 ] || { echo "the load balancer still sends to the stopped replica after 15 s"; return 1; }
+    if vm avail probe | k create --dry-run=server -f - >/dev/null 2>&1; then ok=$((ok + 1)); else ok=0; sleep 0.2; fi
+  done
+  echo "# the stopped replica out of the load balancer after $((SECONDS - start)) s" >&3
+  for i in $(seq 1 10); do vm avail "one-down-$i" | k apply -f - >/dev/null; done
+  [ "$(k get vm -n avail --no-headers | wc -l)" -eq 10 ]
+  "$CLUSTER" start policy-server-2 "$(state)"
+}
+
 # Faults, each followed by the invariant (teardown).
 
 @test "policy-server killed: creates fail closed with the API server's webhook error, and succeed after it restarts" {
