@@ -45,3 +45,17 @@ setup() {
   grep -Eq '^context aware: +true' <<<"$output"
   grep -Eq '^background audit support: +true' <<<"$output"
 }
+
+@test "the kwctl commands of docs/testing.md run offline, with RUST_BACKTRACE=1, and print no warning, error or backtrace" {
+  local commands="$BATS_TEST_TMPDIR/local.sh"
+  awk '/^## Local testing with kwctl/ { on = 1 } on && /^```console/ { block = 1; next } block && /^```/ { exit } block' \
+    docs/testing.md | grep -v '^make ' >"$commands"
+  [ "$(grep -c '^kwctl run' "$commands")" -eq 2 ]
+  run --separate-stderr env RUST_BACKTRACE=1 KWCTL="$KWCTL" bash -c 'set -eo pipefail; kwctl() { command "$KWCTL" "$@"; }; . "$1"' _ "$commands"
+  echo "$stderr"
+  [ "$status" -eq 0 ]
+  ! grep -Eqi 'warn|error|caused by|backtrace|panicked' <<<"$stderr"
+  # the patch, then the message
+  [[ "$output" == *'"path": "/spec/template/spec/domain/devices/interfaces/0/macAddress"'* ]]
+  [[ "$output" == *"index hole: MAC 02:00:00:00:00:85"*"kubectl annotate vm misfiled-vm -n default"* ]]
+}
