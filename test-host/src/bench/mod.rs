@@ -4,6 +4,7 @@
 
 pub mod cluster;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -74,7 +75,8 @@ fn rounds(runs: usize, cases: &mut [Case<'_>]) -> Result<Vec<Series>> {
     Ok(series)
 }
 
-/// The host: answers the two inventory lists from `cluster`, as `tracked` or `all` mode sees it.
+/// The host: answers the two inventory lists from `cluster`, as `tracked` or `all` mode sees it,
+/// and the default seed's read of the `kube-system` Namespace (behaviour.md section 6).
 fn host(cluster: &Cluster, tracked: bool) -> HostFn {
     let (vms, pods) = if tracked {
         (
@@ -84,11 +86,18 @@ fn host(cluster: &Cluster, tracked: bool) -> HostFn {
     } else {
         (cluster.vm_list.clone(), cluster.pod_list.clone())
     };
+    let namespace = Arc::new(
+        br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"kube-system","uid":"5d3c1b6e-8a4f-4e0b-9c2d-000000000000"}}"#
+            .to_vec(),
+    );
     Box::new(move |_, _, operation, payload| {
         let request: Value = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
         match (operation, request["kind"].as_str()) {
             ("list_resources_all", Some("VirtualMachine")) => Ok(vms.clone()),
             ("list_resources_all", Some("Pod")) => Ok(pods.clone()),
+            ("get_resource", Some("Namespace")) if request["name"] == "kube-system" => {
+                Ok(namespace.clone())
+            }
             _ => Err(format!("bench host: unexpected call {operation} {request}")),
         }
     })
