@@ -300,6 +300,9 @@ impl Inventory {
 }
 
 fn add_vms(payload: &[u8], list: usize, holders: &mut Vec<(Mac, Source)>) -> Result<(), ScanError> {
+    #[cfg(feature = "serde-lists")]
+    return serde_list(payload, Kind::VirtualMachine, list, holders, vm::by_serde);
+    #[allow(unreachable_code)]
     let mut reader = VmReader::default();
     add_items(payload, Kind::VirtualMachine, list, holders, |c, visit| {
         reader.read_listed(c, visit)
@@ -311,6 +314,9 @@ fn add_labelled_pods(
     list: usize,
     holders: &mut Vec<(Mac, Source)>,
 ) -> Result<(), ScanError> {
+    #[cfg(feature = "serde-lists")]
+    return serde_list(payload, Kind::Pod, list, holders, pod::by_serde);
+    #[allow(unreachable_code)]
     let mut buffer = Vec::new();
     add_items(payload, Kind::Pod, list, holders, |c, visit| {
         pod::read_listed(c, &mut buffer, visit)
@@ -324,6 +330,9 @@ fn add_pods(
     list: usize,
     holders: &mut Vec<(Mac, Source)>,
 ) -> Result<(), ScanError> {
+    #[cfg(feature = "serde-lists")]
+    return serde_list(payload, Kind::Pod, list, holders, pod::by_serde);
+    #[allow(unreachable_code)]
     let mut buffer = Vec::new();
     scan::list_items(payload, |range| {
         let item = &payload[range.clone()];
@@ -336,6 +345,37 @@ fn add_pods(
             debug_assert!(read.is_ok());
         }
     })
+}
+
+/// The `serde-lists` measurement variant: the List read by serde, its items kept as raw values
+/// (so each holder's extent in the payload is known), each item read by `by_serde`.
+#[cfg(feature = "serde-lists")]
+fn serde_list(
+    payload: &[u8],
+    kind: Kind,
+    list: usize,
+    holders: &mut Vec<(Mac, Source)>,
+    by_serde: fn(&[u8]) -> Option<Vec<Mac>>,
+) -> Result<(), ScanError> {
+    #[derive(serde::Deserialize)]
+    struct List<'a> {
+        #[serde(borrow)]
+        items: Option<Vec<&'a serde_json::value::RawValue>>,
+    }
+    let parsed: List<'_> = serde_json::from_slice(payload).map_err(|e| ScanError {
+        offset: e.column(),
+        expected: "a List that serde reads",
+    })?;
+    let base = payload.as_ptr() as usize;
+    for item in parsed.items.unwrap_or_default() {
+        let text = item.get();
+        let start = text.as_ptr() as usize - base;
+        let from = source(kind, list, start..start + text.len());
+        for mac in by_serde(text.as_bytes()).unwrap_or_default() {
+            holders.push((mac, from));
+        }
+    }
+    Ok(())
 }
 
 /// Reads every item of a List with `read`, which moves past the item and calls back with each
