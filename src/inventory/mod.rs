@@ -3,6 +3,9 @@
 //! under `indexed` the lists of the spans that hold the blocks a request needs and of the
 //! objects not indexed yet (section 7.1).
 
+// The `serde-lists` measurement variant reads every List with serde: the scanner goes unused.
+#![cfg_attr(feature = "serde-lists", allow(dead_code))]
+
 pub mod pod;
 pub mod scan;
 pub mod vm;
@@ -228,6 +231,9 @@ impl Inventory {
             .list_resources_all(&call.request(label_selector))
             .map_err(|e| call.error(label_selector, e.to_string()))?;
         let list = self.lists.len();
+        #[cfg(feature = "serde-lists")]
+        let read = serde_list(&payload, call.kind, list, &mut self.holders);
+        #[cfg(not(feature = "serde-lists"))]
         let read = match call.kind {
             Kind::VirtualMachine => add_vms(&payload, list, &mut self.holders),
             // Pods listed by a label hold MACs: each is read in the pass that finds it.
@@ -300,9 +306,6 @@ impl Inventory {
 }
 
 fn add_vms(payload: &[u8], list: usize, holders: &mut Vec<(Mac, Source)>) -> Result<(), ScanError> {
-    #[cfg(feature = "serde-lists")]
-    return serde_list(payload, Kind::VirtualMachine, list, holders, vm::by_serde);
-    #[allow(unreachable_code)]
     let mut reader = VmReader::default();
     add_items(payload, Kind::VirtualMachine, list, holders, |c, visit| {
         reader.read_listed(c, visit)
@@ -314,9 +317,6 @@ fn add_labelled_pods(
     list: usize,
     holders: &mut Vec<(Mac, Source)>,
 ) -> Result<(), ScanError> {
-    #[cfg(feature = "serde-lists")]
-    return serde_list(payload, Kind::Pod, list, holders, pod::by_serde);
-    #[allow(unreachable_code)]
     let mut buffer = Vec::new();
     add_items(payload, Kind::Pod, list, holders, |c, visit| {
         pod::read_listed(c, &mut buffer, visit)
@@ -330,9 +330,6 @@ fn add_pods(
     list: usize,
     holders: &mut Vec<(Mac, Source)>,
 ) -> Result<(), ScanError> {
-    #[cfg(feature = "serde-lists")]
-    return serde_list(payload, Kind::Pod, list, holders, pod::by_serde);
-    #[allow(unreachable_code)]
     let mut buffer = Vec::new();
     scan::list_items(payload, |range| {
         let item = &payload[range.clone()];
@@ -355,8 +352,11 @@ fn serde_list(
     kind: Kind,
     list: usize,
     holders: &mut Vec<(Mac, Source)>,
-    by_serde: fn(&[u8]) -> Option<Vec<Mac>>,
 ) -> Result<(), ScanError> {
+    let by_serde = match kind {
+        Kind::VirtualMachine => vm::by_serde,
+        Kind::Pod => pod::by_serde,
+    };
     #[derive(serde::Deserialize)]
     struct List<'a> {
         #[serde(borrow)]
