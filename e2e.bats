@@ -382,7 +382,7 @@ labels_are_index_labels() {
 # .50 too, and the standalone pod legacy/old-pod (.60). A pool of .50 and .60 only:
 FIFTY_SIXTY='{"rangeStart":"02:00:00:00:00:50","rangeEnd":"02:00:00:00:00:60","excludedMacs":["02:00:00:00:00:51-02:00:00:00:00:5f"]}'
 
-@test "inventory: pods-tracked (the default) lists every VM and only labelled pods" {
+@test "inventory: pods-tracked lists every VM and only labelled pods" {
   # session-cluster.yml records the default's calls: VMs without a selector, Pods with it.
   evaluate vm-create-one-nic.json session-cluster.yml "$FIFTY_SIXTY"
   # .50 is avoided through the VM old-vm (its unlabelled launcher pod is not listed); .60, held by

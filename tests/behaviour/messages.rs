@@ -60,6 +60,31 @@ fn literals_after(source: &str, marker: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every string literal turned into a `String` with `.to_string()` (how a message is handed to
+/// an error variant such as `SettingsError::Malformed`), up to the code before `#[cfg(test)]`.
+fn literals_to_string(source: &str) -> Vec<String> {
+    let code = source.split("#[cfg(test)]").next().unwrap();
+    code.match_indices("\".to_string()")
+        .filter_map(|(end, _)| {
+            let bytes = code.as_bytes();
+            let mut at = end;
+            // Back to the opening quote: the first `"` not escaped by a backslash.
+            loop {
+                at = code[..at].rfind('"')?;
+                let backslashes = bytes[..at]
+                    .iter()
+                    .rev()
+                    .take_while(|&&b| b == b'\\')
+                    .count();
+                if backslashes % 2 == 0 {
+                    break;
+                }
+            }
+            Some(literal(&code[at + 1..=end]))
+        })
+        .collect()
+}
+
 /// The parts of a message between its `{...}` placeholders.
 fn fragments(message: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -90,8 +115,12 @@ fn messages() -> Vec<(PathBuf, String)> {
     for file in files {
         let source = fs::read_to_string(&file).unwrap();
         // `SeedError("...".to_string())` and the like: a literal handed to an error type.
-        for marker in ["#[error(", "write!(", "f.write_str(", "format!(", "Error("] {
-            for message in literals_after(&source, marker) {
+        let literals = ["#[error(", "write!(", "f.write_str(", "format!(", "Error("]
+            .into_iter()
+            .flat_map(|marker| literals_after(&source, marker))
+            .chain(literals_to_string(&source));
+        {
+            for message in literals {
                 let sentence = message.starts_with(|c: char| c.is_ascii_alphabetic() || c == '{')
                     && fragments(&message).iter().any(|f| f.trim().contains(' '));
                 if sentence {
@@ -113,11 +142,16 @@ fn documented() -> String {
     page[start..].to_string()
 }
 
+/// Texts the scan finds that never reach a user: the `expecting` text of the reader
+/// `held_macs` uses, whose errors it drops (a MAC it cannot read is no MAC).
+const NEVER_ANSWERED: &[&str] = &["a list of network selection elements"];
+
 #[test]
 fn every_message_of_the_policy_is_in_the_operations_tables() {
     let docs = documented();
     let missing: Vec<String> = messages()
         .into_iter()
+        .filter(|(_, message)| !NEVER_ANSWERED.contains(&message.as_str()))
         .filter_map(|(file, message)| {
             let absent: Vec<String> = fragments(&message)
                 .into_iter()
@@ -146,6 +180,7 @@ fn the_scan_finds_the_messages_it_must() {
         "MAC collision: {} on {} is also held by {}",
         "cannot read the admission request: {e}",
         "the Namespace has an empty metadata.uid",
+        "settings must be a JSON object",
     ] {
         assert!(
             found.iter().any(|m| m == expected),
