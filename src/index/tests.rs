@@ -7,19 +7,10 @@ mod block {
     use crate::allocation::walk::{UsedSet, allocate_in_block};
     use crate::index::block::{Block, BlockRange, blocks_of, pool_blocks};
     use crate::mac::Mac;
-    use crate::mac::pool::{MacRange, Pool};
+    use crate::mac::pool::Pool;
     use rstest::rstest;
 
-    fn mac(text: &str) -> Mac {
-        Mac::parse(text).unwrap()
-    }
-
-    fn range(first: &str, last: &str) -> MacRange {
-        MacRange {
-            first: mac(first),
-            last: mac(last),
-        }
-    }
+    use crate::mac::tests::{mac, range};
 
     #[rstest]
     #[case::fifth_octet("02:aa:bb:cc:3f:dd", "3f")]

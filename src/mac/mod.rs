@@ -140,4 +140,4 @@ impl fmt::Display for Mac {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,5 +1,21 @@
 //! Table tests of MAC parsing and the pool (behaviour.md sections 2 and 3), kept apart from the code.
 
+use crate::mac::Mac;
+use crate::mac::pool::MacRange;
+
+/// A MAC from its text, for the table tests of every concept.
+pub(crate) fn mac(text: &str) -> Mac {
+    Mac::parse(text).unwrap()
+}
+
+/// The range `first-last`, for the table tests of every concept.
+pub(crate) fn range(first: &str, last: &str) -> MacRange {
+    MacRange {
+        first: mac(first),
+        last: mac(last),
+    }
+}
+
 /// behaviour.md section 3: MAC spellings, normal form, multicast bit.
 mod mac {
 
@@ -92,16 +108,7 @@ mod pool {
     use crate::mac::pool::{MacRange, ParseRangeError, Pool};
     use rstest::rstest;
 
-    fn mac(text: &str) -> Mac {
-        Mac::parse(text).unwrap()
-    }
-
-    fn range(first: &str, last: &str) -> MacRange {
-        MacRange {
-            first: mac(first),
-            last: mac(last),
-        }
-    }
+    use super::{mac, range};
 
     #[rstest]
     #[case::single("02:00:00:00:00:01", range("02:00:00:00:00:01", "02:00:00:00:00:01"))]

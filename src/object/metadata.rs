@@ -12,6 +12,39 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use crate::keys::{NETWORK_STATUS_ANNOTATION, NETWORKS_ANNOTATION};
 
 /// A string borrowed from the payload when it has no escapes, copied otherwise. Also accepts
+/// `impl Deserialize for $ty<'a>` through a visitor that `deserialize_any` drives: a JSON
+/// `null` reads as the type's default (as Go clients read a missing or null field), and the
+/// `visit_*` methods given read everything else.
+macro_rules! deserialize_any_or_null {
+    ($ty:ident, $expecting:literal, { $($visit:tt)* }) => {
+        impl<'de: 'a, 'a> Deserialize<'de> for $ty<'a> {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct ValueVisitor;
+
+                impl<'de> Visitor<'de> for ValueVisitor {
+                    type Value = $ty<'de>;
+
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+
+                    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                        Ok(Self::Value::default())
+                    }
+
+                    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                        Ok(Self::Value::default())
+                    }
+
+                    $($visit)*
+                }
+
+                deserializer.deserialize_any(ValueVisitor)
+            }
+        }
+    };
+}
+
 /// `null` as the empty string, as Go clients read it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Text<'a>(pub Cow<'a, str>);
@@ -24,41 +57,19 @@ impl Deref for Text<'_> {
     }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Text::default())
-            }
-
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Text::default())
-            }
-        }
-
-        deserializer.deserialize_any(TextVisitor)
+deserialize_any_or_null!(Text, "a string", {
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Text(Cow::Borrowed(v)))
     }
-}
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Text(Cow::Owned(v.to_string())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Text(Cow::Owned(v)))
+    }
+});
 
 /// `metadata`, as far as the policy reads it of any object: who it is and whether it is
 /// being deleted.
@@ -74,16 +85,13 @@ pub struct Metadata<'a> {
     pub deletion_timestamp: Option<IgnoredAny>,
 }
 
-/// An admitted Pod's `metadata`: also its owners and its Multus annotations.
+/// An admitted Pod's `metadata`: what any object's says (its `Metadata`, which it derefs to),
+/// its owners and its Multus annotations.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct PodMetadata<'a> {
-    #[serde(borrow)]
-    pub name: Text<'a>,
-    #[serde(borrow)]
-    pub generate_name: Text<'a>,
-    #[serde(borrow)]
-    pub namespace: Text<'a>,
+    #[serde(flatten, borrow)]
+    pub object: Metadata<'a>,
     #[serde(borrow)]
     pub owner_references: Option<Vec<OwnerReference<'a>>>,
     #[serde(borrow)]
@@ -108,6 +116,14 @@ pub fn launcher_of<'r>(owner_references: &'r [OwnerReference<'_>]) -> Option<&'r
         .iter()
         .find(|r| &*r.kind == VMI_KIND)
         .map(|r| &*r.name)
+}
+
+impl<'a> Deref for PodMetadata<'a> {
+    type Target = Metadata<'a>;
+
+    fn deref(&self) -> &Metadata<'a> {
+        &self.object
+    }
 }
 
 impl PodMetadata<'_> {
@@ -152,43 +168,21 @@ pub struct NetworkAnnotations<'a> {
     pub has_network_status: bool,
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for NetworkAnnotations<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct AnnotationsVisitor;
-
-        impl<'de> Visitor<'de> for AnnotationsVisitor {
-            type Value = NetworkAnnotations<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a map of annotations")
-            }
-
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(NetworkAnnotations::default())
-            }
-
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(NetworkAnnotations::default())
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut found = NetworkAnnotations::default();
-                while let Some(key) = map.next_key::<Text<'_>>()? {
-                    match &*key {
-                        NETWORKS_ANNOTATION => found.networks = Some(map.next_value()?),
-                        NETWORK_STATUS_ANNOTATION => {
-                            map.next_value::<IgnoredAny>()?;
-                            found.has_network_status = true;
-                        }
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
+deserialize_any_or_null!(NetworkAnnotations, "a map of annotations", {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = NetworkAnnotations::default();
+        while let Some(key) = map.next_key::<Text<'_>>()? {
+            match &*key {
+                NETWORKS_ANNOTATION => found.networks = Some(map.next_value()?),
+                NETWORK_STATUS_ANNOTATION => {
+                    map.next_value::<IgnoredAny>()?;
+                    found.has_network_status = true;
                 }
-                Ok(found)
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-
-        deserializer.deserialize_any(AnnotationsVisitor)
+        Ok(found)
     }
-}
+});
