@@ -9,7 +9,7 @@
 .PHONY: kubemacpool-tests
 ifneq ($(CLUSTER_MISSING),)
 kubemacpool-tests:
-	@echo "kubemacpool: no $(CLUSTER_MISSING): the Kubemacpool smoke test against a real kube-apiserver (tests/cluster/kubemacpool.bats) is skipped"
+	@echo "kubemacpool: no $(CLUSTER_MISSING): the Kubemacpool tests against a real kube-apiserver (tests/cluster/kubemacpool.bats and uninstall.bats) are skipped"
 else
 # Kubemacpool is built once (about 4 min on 2 cores) into the cache.
 kubemacpool-tests: cluster-setup annotated-policy.wasm $(XTASK)
